@@ -1,0 +1,107 @@
+//! Training checkpoints: model, optimiser, scheduler and loop state in one file, written to a
+//! temporary file and renamed, so an interrupted run always keeps its last complete checkpoint.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use lungseg::model::FfrNet;
+use serde::{Deserialize, Serialize};
+
+use crate::poly_lr::PolyLr;
+use crate::rng::Rng;
+
+const MAGIC: &[u8; 8] = b"LSCKPT1\0";
+
+/// Where the loop stands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoopState {
+    /// Epochs completed.
+    pub epoch: usize,
+    pub rng: Rng,
+    pub best_dice: f64,
+    pub best_epoch: usize,
+    /// The run's arguments, so `--resume` can refuse a different run.
+    pub fingerprint: String,
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn section(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+pub fn save(
+    path: &Path,
+    model: &FfrNet,
+    optim: &ModuleOptimizer,
+    sched: &PolyLr,
+    state: &LoopState,
+) -> Result<(), String> {
+    let mut out = MAGIC.to_vec();
+    section(
+        &mut out,
+        &serde_json::to_vec(state).map_err(|e| e.to_string())?,
+    );
+    section(
+        &mut out,
+        &model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| e.to_string())?,
+    );
+    section(&mut out, &optim.into_bytes().map_err(|e| e.to_string())?);
+    section(&mut out, &sched.to_record_bytes()?);
+    write_atomic(path, &out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn sections(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let len = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?) as usize;
+        out.push(rest.get(8..8 + len)?);
+        rest = &rest[8 + len..];
+    }
+    Some(out)
+}
+
+/// Restores what [`save`] wrote into a freshly built model and optimiser.
+pub fn load(
+    path: &Path,
+    model: FfrNet,
+    optim: ModuleOptimizer,
+    sched: &mut PolyLr,
+) -> Result<(FfrNet, ModuleOptimizer, LoopState), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bad = |what: &str| format!("{}: not a complete checkpoint ({what})", path.display());
+    let parts = sections(&bytes)
+        .filter(|p| p.len() == 4)
+        .ok_or_else(|| bad("framing"))?;
+    let state: LoopState = serde_json::from_slice(parts[0]).map_err(|e| bad(&e.to_string()))?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(parts[1].to_vec()))
+        .map_err(|e| bad(&e.to_string()))?;
+    let model = model
+        .try_load_record(record)
+        .map_err(|e| bad(&e.to_string()))?;
+    let optim = optim
+        .from_bytes(Bytes::from_bytes_vec(parts[2].to_vec()))
+        .map_err(|e| bad(&e.to_string()))?;
+    sched.iteration = serde_json::from_slice::<usize>(parts[3]).map_err(|e| bad(&e.to_string()))?;
+    Ok((model, optim, state))
+}
+
+impl PolyLr {
+    fn to_record_bytes(&self) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(&self.iteration).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,388 @@
+//! The subcommands, as plain functions over parsed arguments.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use clap::Args;
+use lungseg::intensity::{Window, detect, lung_window};
+use lungseg::loss::LossWeights;
+use lungseg::metrics::{Report, Scores};
+use lungseg::model::{FfrNet, Preset};
+use lungseg::pipeline::segment_slices;
+use lungseg::quantify::{Statistics, statistics};
+use lungseg::volume::{read_nifti, write_mask_nifti};
+use lungseg::weights::{ModelCard, load_model, save_model};
+
+use crate::augment::Augment;
+use crate::backend;
+use crate::checkpoint::write_atomic;
+use crate::data::{LabelledData, fold_split};
+use crate::train::{TrainOptions, fold_dir, train_run, validate};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, default_value = "lite")]
+    pub preset: String,
+    #[arg(long, default_value_t = 2)]
+    pub classes: usize,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value = "flex")]
+    pub backend: String,
+    /// Devices for data-parallel training (only 1 is supported by this build).
+    #[arg(long, default_value_t = 1)]
+    pub devices: usize,
+    #[arg(long, default_value_t = 150)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 666)]
+    pub seed: u64,
+    /// Run k-fold cross-validation over similarity groups (every fold), instead of one split.
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// With a single split: which fifth of the groups is held out for validation.
+    #[arg(long, default_value_t = 0)]
+    pub fold: usize,
+    /// Weight of the differentiable SCR term (0 = the paper's CE + Dice).
+    #[arg(long, default_value_t = 0.0)]
+    pub scr: f32,
+    #[arg(long)]
+    pub no_geometric_aug: bool,
+    #[arg(long)]
+    pub no_intensity_aug: bool,
+    #[arg(long)]
+    pub max_iterations: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    pub valid_every: usize,
+    #[arg(long)]
+    pub resume: bool,
+}
+
+pub fn train(a: TrainArgs) -> Result<(), String> {
+    if a.devices != 1 {
+        return Err("--devices > 1 needs burn's multi-device learner, which this build does not wire up; use one device".into());
+    }
+    let preset = Preset::parse(&a.preset)
+        .ok_or_else(|| format!("unknown preset `{}` (lite or paper)", a.preset))?;
+    let config = preset.config().with_classes(a.classes);
+    config.validate()?;
+    if a.batch_size == 0 || a.epochs == 0 {
+        return Err("--batch-size and --epochs must be positive".into());
+    }
+    let device = backend::device(&a.backend)?.autodiff();
+    let data = LabelledData::load(&a.data).map_err(|e| e.to_string())?;
+    let folds = a.folds.unwrap_or(5);
+    let fold_list: Vec<usize> = if a.folds.is_some() {
+        (0..folds).collect()
+    } else {
+        vec![a.fold]
+    };
+    let mut summary = Vec::new();
+    for &fold in &fold_list {
+        if fold >= folds {
+            return Err(format!("--fold {fold} is out of range for {folds} folds"));
+        }
+        let split = fold_split(&data.groups, folds, fold, a.seed);
+        let opts = TrainOptions {
+            config: config.clone(),
+            epochs: a.epochs,
+            batch_size: a.batch_size.min(split.train.len()),
+            lr: a.lr,
+            seed: a.seed,
+            loss: LossWeights {
+                scr: a.scr,
+                ..LossWeights::default()
+            },
+            augment: Augment {
+                geometric: !a.no_geometric_aug,
+                intensity: !a.no_intensity_aug,
+            },
+            folds,
+            fold,
+            max_iterations: a.max_iterations,
+            valid_every: a.valid_every,
+        };
+        let dir = fold_dir(&a.out, if a.folds.is_some() { folds } else { 1 }, fold);
+        eprintln!(
+            "fold {fold}/{folds}: {} training slices, {} validation slices {:?} → {}",
+            split.train.len(),
+            split.valid.len(),
+            split.valid,
+            dir.display()
+        );
+        let r = train_run(&data, &split, &opts, &dir, a.resume, &device)?;
+        eprintln!(
+            "fold {fold}: best validation Dice {:.4} (per slice) at epoch {}",
+            r.best_dice, r.best_epoch
+        );
+        summary.push(serde_json::json!({
+            "fold": fold,
+            "valid_slices": split.valid,
+            "best_epoch": r.best_epoch,
+            "best": r.best_report.as_ref().map(summary_scores),
+            "last": r.last_report.as_ref().map(summary_scores),
+        }));
+    }
+    if a.folds.is_some() {
+        let field = |key: &str, which: &str| -> Vec<f64> {
+            summary
+                .iter()
+                .filter_map(|s| s[which][key].as_f64())
+                .collect()
+        };
+        let stats = |v: Vec<f64>| {
+            let n = v.len().max(1) as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let sd =
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+            serde_json::json!({ "mean": mean, "sd": sd, "values": v })
+        };
+        let cv = serde_json::json!({
+            "folds": summary,
+            "last_epoch": {
+                "dice_per_slice": stats(field("dice_per_slice", "last")),
+                "dice_pooled": stats(field("dice_pooled", "last")),
+            },
+            "best_epoch": {
+                "dice_per_slice": stats(field("dice_per_slice", "best")),
+                "dice_pooled": stats(field("dice_pooled", "best")),
+            },
+        });
+        let text = serde_json::to_string_pretty(&cv).map_err(|e| e.to_string())?;
+        write_atomic(&a.out.join("cv.json"), text.as_bytes()).map_err(|e| e.to_string())?;
+        println!("{text}");
+    }
+    Ok(())
+}
+
+fn summary_scores(r: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "dice_per_slice": r.binary.per_slice_mean.dice,
+        "dice_pooled": r.binary.pooled.dice,
+        "iou_per_slice": r.binary.per_slice_mean.iou,
+    })
+}
+
+fn load(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    load_model(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long, default_value_os_t = crate::default_model())]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[arg(long, default_value = "flex")]
+    pub backend: String,
+    /// Only these slices (comma-separated z), e.g. a validation split.
+    #[arg(long, value_delimiter = ',')]
+    pub slices: Option<Vec<usize>>,
+}
+
+fn row(name: &str, kind: &str, s: &Scores) -> String {
+    format!(
+        "| {name:<14} | {kind:<9} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |",
+        s.dice, s.iou, s.sensitivity, s.specificity, s.precision
+    )
+}
+
+pub fn eval(a: EvalArgs) -> Result<(), String> {
+    let device = backend::device(&a.backend)?;
+    let (model, card) = load(&a.model, &device)?;
+    let data = LabelledData::load(&a.data).map_err(|e| e.to_string())?;
+    let slices: Vec<usize> = a.slices.unwrap_or_else(|| (0..data.slices()).collect());
+    if let Some(bad) = slices.iter().find(|&&z| z >= data.slices()) {
+        return Err(format!(
+            "slice {bad} is out of range ({} slices)",
+            data.slices()
+        ));
+    }
+    let report = validate(&model, &card.config, &data, &slices, &device);
+    println!(
+        "{} slices, model {} ({} classes)",
+        report.slices, card.config.name, card.config.classes
+    );
+    println!("| class          | average   | Dice   | IoU    | Sens.  | Spec.  | Prec.  |");
+    println!("|----------------|-----------|--------|--------|--------|--------|--------|");
+    for c in std::iter::once(&report.binary).chain(&report.classes) {
+        println!("{}", row(&c.name, "per slice", &c.per_slice_mean));
+        println!("{}", row(&c.name, "pooled", &c.pooled));
+    }
+    if let Some(path) = a.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    #[arg(long, default_value_os_t = crate::default_model())]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long)]
+    pub output: PathBuf,
+    #[arg(long)]
+    pub stats: Option<PathBuf>,
+    #[arg(long, default_value = "flex")]
+    pub backend: String,
+    /// Window for HU scans as LEVEL,WIDTH (default the lung window -600,1500).
+    #[arg(long, value_delimiter = ',', num_args = 2, allow_hyphen_values = true)]
+    pub window: Option<Vec<f32>>,
+    #[arg(long, default_value_t = 4)]
+    pub batch: usize,
+}
+
+pub fn predict(a: PredictArgs) -> Result<(), String> {
+    let device = backend::device(&a.backend)?;
+    let (model, card) = load(&a.model, &device)?;
+    let bytes = std::fs::read(&a.input).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let volume = read_nifti(&bytes).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let window = match a.window.as_deref() {
+        Some([level, width]) if *width > 0.0 => Window {
+            level: *level,
+            width: *width,
+        },
+        Some(_) => return Err("--window takes LEVEL,WIDTH with a positive width".into()),
+        None => lung_window(),
+    };
+    let mapping = detect(&volume, window).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let nz = volume.dims()[2];
+    let bar = indicatif::ProgressBar::new(nz as u64);
+    let mut labels = Vec::with_capacity(volume.data.len());
+    for k0 in (0..nz).step_by(a.batch.max(1)) {
+        let k1 = (k0 + a.batch.max(1)).min(nz);
+        labels.extend(segment_slices(
+            &model,
+            &card.config,
+            &volume,
+            &mapping,
+            k0..k1,
+            a.batch,
+            &device,
+        ));
+        bar.set_position(k1 as u64);
+    }
+    bar.finish_and_clear();
+    let desc = format!("lungseg {} mask", card.config.name);
+    let out = write_mask_nifti(&volume.geometry, &labels, &desc).map_err(|e| e.to_string())?;
+    write_atomic(&a.output, &out).map_err(|e| format!("{}: {e}", a.output.display()))?;
+    let stats: Statistics = statistics(&volume, &mapping, &labels, card.config.classes);
+    eprintln!("{}", stats.summary());
+    if let Some(path) = a.stats {
+        let text = serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?;
+        write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// A trained model (`best.lungseg` / `last.lungseg`) or a run directory (its best model).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub fn export(a: ExportArgs) -> Result<(), String> {
+    let src = if a.model.is_dir() {
+        a.model.join("best.lungseg")
+    } else {
+        a.model.clone()
+    };
+    let device = Device::flex();
+    let (model, mut card) = load(&src, &device)?;
+    if let serde_json::Value::Object(m) = &mut card.training {
+        m.insert("exported".into(), serde_json::json!(today()));
+        m.insert(
+            "intensity".into(),
+            serde_json::json!({
+                "hounsfield": "lung window W1500/L-600 to [0, 1]",
+                "8-bit": "value / 255",
+            }),
+        );
+    }
+    let bytes = save_model(&model, &card).map_err(|e| e.to_string())?;
+    write_atomic(&a.out, &bytes).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    let card_path = a.out.with_extension("card.json");
+    let text = serde_json::to_string_pretty(&card).map_err(|e| e.to_string())?;
+    write_atomic(&card_path, text.as_bytes())
+        .map_err(|e| format!("{}: {e}", card_path.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes) and {}",
+        a.out.display(),
+        bytes.len(),
+        card_path.display()
+    );
+    Ok(())
+}
+
+pub fn info(preset: &str, classes: usize) -> Result<(), String> {
+    let p = Preset::parse(preset)
+        .ok_or_else(|| format!("unknown preset `{preset}` (lite or paper)"))?;
+    let config = p.config().with_classes(classes);
+    config.validate()?;
+    let model = config.init(&Device::flex());
+    let s = config.input_size;
+    let c = model.complexity([s, s]);
+    println!("preset:      {}", p.name());
+    println!(
+        "backbone:    {:?} {:?} widths {:?}",
+        config.backbone.block, config.backbone.layers, config.backbone.widths
+    );
+    println!("width C:     {}", config.channels);
+    println!(
+        "input:       {}×{}×{} → {} classes",
+        config.in_channels, s, s, config.classes
+    );
+    println!("parameters:  {} (trainable)", group(c.params as u64));
+    println!(
+        "GFLOP/slice: {:.2} at {s}×{s} (backbone {:.2}, autofocus {:.2}, panorama + decoder {:.2})",
+        c.gflops(),
+        2.0 * c.backbone_macs as f64 / 1e9,
+        2.0 * c.autofocus_macs as f64 / 1e9,
+        2.0 * c.head_macs as f64 / 1e9
+    );
+    Ok(())
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,65 @@
+//! `native-train`: train, evaluate, predict with and export lungseg's FFRNet.
+
+mod augment;
+mod backend;
+mod checkpoint;
+mod commands;
+mod data;
+mod poly_lr;
+mod rng;
+mod train;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// The model the web page ships, used when no --model is given.
+pub const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../www/model/lite.lungseg");
+
+#[derive(Parser)]
+#[command(
+    name = "native-train",
+    about = "Train, evaluate, predict with and export lungseg's FFRNet"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train on a labelled folder (image.nii.gz, mask_binary.nii.gz, mask_classes.nii.gz, slices.csv).
+    Train(commands::TrainArgs),
+    /// Dice, IoU, sensitivity, specificity and precision of a model on a labelled folder.
+    Eval(commands::EvalArgs),
+    /// Segment a whole scan and write the mask (and statistics).
+    Predict(commands::PredictArgs),
+    /// Write the compact model file the browser loads, with its model card.
+    Export(commands::ExportArgs),
+    /// Parameters and GFLOP per slice of a preset.
+    Info {
+        #[arg(long, default_value = "lite")]
+        preset: String,
+        #[arg(long, default_value_t = 2)]
+        classes: usize,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => commands::train(a),
+        Command::Eval(a) => commands::eval(a),
+        Command::Predict(a) => commands::predict(a),
+        Command::Export(a) => commands::export(a),
+        Command::Info { preset, classes } => commands::info(&preset, classes),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+pub fn default_model() -> PathBuf {
+    PathBuf::from(DEFAULT_MODEL)
+}

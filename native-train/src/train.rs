@@ -1,0 +1,373 @@
+//! `train`: the paper's recipe on a labelled folder, with validation on held-out similarity
+//! groups, per-epoch logs, atomic checkpoints, resume and best-on-validation model selection.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::lr_scheduler::LrScheduler;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use lungseg::loss::{DistanceMaps, LossWeights, segmentation_loss};
+use lungseg::metrics::{Report, evaluate};
+use lungseg::model::{FfrNet, FfrNetConfig};
+use lungseg::pipeline::segment_slices;
+use lungseg::resample::{resize_bilinear, resize_nearest};
+use lungseg::weights::{ModelCard, save_model};
+use serde::Serialize;
+
+use crate::augment::{Augment, Sample};
+use crate::checkpoint::{self, LoopState, write_atomic};
+use crate::data::{LabelledData, Split};
+use crate::poly_lr::PolyLr;
+use crate::rng::Rng;
+
+/// Everything that defines a training run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainOptions {
+    pub config: FfrNetConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seed: u64,
+    pub loss: LossWeights,
+    pub augment: Augment,
+    pub folds: usize,
+    pub fold: usize,
+    /// Stop after this many iterations in total (tests, smoke runs); None = all epochs.
+    pub max_iterations: Option<usize>,
+    /// Validate every this many epochs (and always at the last).
+    pub valid_every: usize,
+}
+
+/// One row of the per-epoch log.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub iterations: usize,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_ce: f64,
+    pub train_dice_loss: f64,
+    pub train_scr: f64,
+    pub slices_per_s: f64,
+    pub valid_dice_per_slice: Option<f64>,
+    pub valid_dice_pooled: Option<f64>,
+    pub valid_iou_per_slice: Option<f64>,
+    pub seconds: f64,
+}
+
+/// Model-sized training slices (display orientation, [0, 1] and labels for `classes`).
+pub fn prepare_samples(
+    data: &LabelledData,
+    slices: &[usize],
+    config: &FfrNetConfig,
+) -> Vec<Sample> {
+    let g = &data.image.geometry;
+    let s = config.input_size;
+    let size = g.view.display_size(g.dims);
+    slices
+        .iter()
+        .map(|&k| {
+            let display = g.view.to_display(g.dims, data.image.slice(k));
+            let unit: Vec<f32> = display.iter().map(|&v| data.mapping.to_unit(v)).collect();
+            let labels = g.view.to_display(g.dims, data.truth(k, config.classes));
+            Sample {
+                image: resize_bilinear(&unit, size, [s, s]),
+                labels: resize_nearest(&labels, size, [s, s]),
+            }
+        })
+        .collect()
+}
+
+/// Validation at the scan's own resolution, through the same pipeline as `predict`.
+pub fn validate(
+    model: &FfrNet,
+    config: &FfrNetConfig,
+    data: &LabelledData,
+    slices: &[usize],
+    device: &Device,
+) -> Report {
+    let [nx, ny, _] = data.image.dims();
+    let plane = nx * ny;
+    let mut preds = Vec::new();
+    for &k in slices {
+        preds.push(segment_slices(
+            model,
+            config,
+            &data.image,
+            &data.mapping,
+            k..k + 1,
+            1,
+            device,
+        ));
+    }
+    let truths: Vec<&[u8]> = slices
+        .iter()
+        .map(|&k| data.truth(k, config.classes))
+        .collect();
+    debug_assert!(preds.iter().all(|p| p.len() == plane));
+    evaluate(preds.iter().map(Vec::as_slice).zip(truths), config.classes)
+}
+
+fn batch_tensors(
+    batch: &[Sample],
+    config: &FfrNetConfig,
+    scr: bool,
+    device: &Device,
+) -> (Tensor<4>, Tensor<3, Int>, Option<DistanceMaps>) {
+    let (n, s) = (batch.len(), config.input_size);
+    let mut img = Vec::with_capacity(n * config.in_channels * s * s);
+    for b in batch {
+        for _ in 0..config.in_channels {
+            img.extend_from_slice(&b.image);
+        }
+    }
+    let labels: Vec<i64> = batch
+        .iter()
+        .flat_map(|b| b.labels.iter().map(|&l| l as i64))
+        .collect();
+    let x = Tensor::<1>::from_floats(img.as_slice(), device).reshape([n, config.in_channels, s, s]);
+    let y = Tensor::<1, Int>::from_ints(labels.as_slice(), device).reshape([n, s, s]);
+    let d = scr.then(|| {
+        let (mut inside, mut outside) = (Vec::new(), Vec::new());
+        for b in batch {
+            let mask: Vec<bool> = b.labels.iter().map(|&l| l != 0).collect();
+            let (i, o) = DistanceMaps::host(&mask, s, s);
+            inside.extend(i);
+            outside.extend(o);
+        }
+        DistanceMaps::from_host(inside, outside, n, s, s, device)
+    });
+    (x, y, d)
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data().iter::<f64>().next().unwrap_or(f64::NAN)
+}
+
+/// The outcome of one run.
+pub struct RunResult {
+    pub best_dice: f64,
+    pub best_epoch: usize,
+    pub best_report: Option<Report>,
+    pub last_report: Option<Report>,
+    pub logs: Vec<EpochLog>,
+}
+
+/// Trains one split into `out`; resumes from `out/checkpoint.bin` when `resume` is set.
+pub fn train_run(
+    data: &LabelledData,
+    split: &Split,
+    opts: &TrainOptions,
+    out: &Path,
+    resume: bool,
+    device: &Device,
+) -> Result<RunResult, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let cfg = &opts.config;
+    let fingerprint = serde_json::to_string(&(opts, &split.valid)).map_err(|e| e.to_string())?;
+    let train_samples = prepare_samples(data, &split.train, cfg);
+    let iters_per_epoch = (train_samples.len() / opts.batch_size).max(1);
+    let total_iters = iters_per_epoch * opts.epochs;
+
+    device.seed(opts.seed);
+    let mut model: FfrNet = cfg.init(device);
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut sched = PolyLr::new(opts.lr, total_iters);
+    let ckpt_path = out.join("checkpoint.bin");
+    let mut state = LoopState {
+        epoch: 0,
+        rng: Rng::new(opts.seed),
+        best_dice: -1.0,
+        best_epoch: 0,
+        fingerprint: fingerprint.clone(),
+    };
+    if resume && ckpt_path.exists() {
+        let (m, o, s) = checkpoint::load(&ckpt_path, model, optim, &mut sched)?;
+        if s.fingerprint != fingerprint {
+            return Err(format!(
+                "{}: the checkpoint belongs to a run with other options or another split",
+                ckpt_path.display()
+            ));
+        }
+        (model, optim, state) = (m, o, s);
+        eprintln!(
+            "resuming after epoch {} (iteration {})",
+            state.epoch, sched.iteration
+        );
+    }
+    let mut logs: Vec<EpochLog> = read_log(&out.join("log.jsonl"))
+        .into_iter()
+        .filter(|l| l.epoch <= state.epoch)
+        .collect();
+    rewrite_logs(out, &logs)?;
+    let mut best_report = None;
+    let mut last_report = None;
+    let valid_device = device.clone().without_autodiff();
+
+    while state.epoch < opts.epochs {
+        if opts.max_iterations.is_some_and(|m| sched.iteration >= m) {
+            break;
+        }
+        let epoch = state.epoch + 1;
+        let started = Instant::now();
+        let mut order: Vec<usize> = (0..train_samples.len()).collect();
+        state.rng.shuffle(&mut order);
+        let bar = ProgressBar::new(iters_per_epoch as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{}", opts.epochs));
+        let (mut sums, mut seen, mut lr) = ([0.0f64; 4], 0usize, 0.0);
+        for chunk in order.chunks_exact(opts.batch_size).take(iters_per_epoch) {
+            if opts.max_iterations.is_some_and(|m| sched.iteration >= m) {
+                break;
+            }
+            let batch: Vec<Sample> = chunk
+                .iter()
+                .map(|&i| {
+                    opts.augment
+                        .apply(&train_samples[i], cfg.input_size, &mut state.rng)
+                })
+                .collect();
+            let (x, y, d) = batch_tensors(&batch, cfg, opts.loss.scr > 0.0, device);
+            let terms = segmentation_loss(model.forward(x), y, d.as_ref(), opts.loss);
+            let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+            lr = sched.step();
+            model = optim.step(lr, model, grads);
+            let vals = [terms.total, terms.ce, terms.dice].map(scalar);
+            for (s, v) in sums.iter_mut().zip(vals) {
+                *s += v;
+            }
+            sums[3] += terms.scr.map(scalar).unwrap_or(0.0);
+            seen += 1;
+            bar.inc(1);
+            bar.set_message(format!("loss {:.4} lr {:.2e}", sums[0] / seen as f64, lr));
+        }
+        bar.finish_and_clear();
+        let train_secs = started.elapsed().as_secs_f64();
+        let mean = |i: usize| sums[i] / seen.max(1) as f64;
+        state.epoch = epoch;
+        let validate_now = !split.valid.is_empty()
+            && (epoch % opts.valid_every.max(1) == 0
+                || epoch == opts.epochs
+                || opts.max_iterations.is_some_and(|m| sched.iteration >= m));
+        let report =
+            validate_now.then(|| validate(&model.valid(), cfg, data, &split.valid, &valid_device));
+        let log = EpochLog {
+            epoch,
+            iterations: sched.iteration,
+            lr,
+            train_loss: mean(0),
+            train_ce: mean(1),
+            train_dice_loss: mean(2),
+            train_scr: mean(3),
+            slices_per_s: (seen * opts.batch_size) as f64 / train_secs,
+            valid_dice_per_slice: report.as_ref().map(|r| r.binary.per_slice_mean.dice),
+            valid_dice_pooled: report.as_ref().map(|r| r.binary.pooled.dice),
+            valid_iou_per_slice: report.as_ref().map(|r| r.binary.per_slice_mean.iou),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "epoch {epoch}: loss {:.4} (ce {:.4} dice {:.4} scr {:.4}), {:.2} slices/s{}",
+            log.train_loss,
+            log.train_ce,
+            log.train_dice_loss,
+            log.train_scr,
+            log.slices_per_s,
+            match (log.valid_dice_per_slice, log.valid_dice_pooled) {
+                (Some(a), Some(b)) => format!(", valid Dice {a:.4} per slice / {b:.4} pooled"),
+                _ => String::new(),
+            }
+        );
+        let card = |report: &Option<Report>| ModelCard {
+            config: cfg.clone(),
+            training: serde_json::json!({
+                "data": data.dir.display().to_string(),
+                "data_sha256": data.hash,
+                "split": { "folds": opts.folds, "fold": opts.fold, "seed": opts.seed, "train_slices": split.train, "valid_slices": split.valid },
+                "options": opts,
+                "epoch": epoch,
+                "validation": report,
+            }),
+        };
+        if let Some(r) = &report {
+            let dice = r.binary.per_slice_mean.dice;
+            if dice > state.best_dice {
+                state.best_dice = dice;
+                state.best_epoch = epoch;
+                let bytes =
+                    save_model(&model.valid(), &card(&report)).map_err(|e| e.to_string())?;
+                write_atomic(&out.join("best.lungseg"), &bytes).map_err(|e| e.to_string())?;
+                best_report = report.clone();
+            }
+            last_report = report.clone();
+        }
+        let bytes = save_model(&model.valid(), &card(&report)).map_err(|e| e.to_string())?;
+        write_atomic(&out.join("last.lungseg"), &bytes).map_err(|e| e.to_string())?;
+        checkpoint::save(&ckpt_path, &model, &optim, &sched, &state)?;
+        logs.push(log);
+        rewrite_logs(out, &logs)?;
+    }
+    Ok(RunResult {
+        best_dice: state.best_dice,
+        best_epoch: state.best_epoch,
+        best_report,
+        last_report,
+        logs,
+    })
+}
+
+fn read_log(path: &Path) -> Vec<EpochLog> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// log.jsonl (one JSON object per epoch) and log.csv, rewritten whole each epoch.
+fn rewrite_logs(out: &Path, logs: &[EpochLog]) -> Result<(), String> {
+    let mut jsonl = Vec::new();
+    let mut csv = b"epoch,iterations,lr,train_loss,train_ce,train_dice_loss,train_scr,slices_per_s,valid_dice_per_slice,valid_dice_pooled,valid_iou_per_slice,seconds\n".to_vec();
+    let opt = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
+    for l in logs {
+        serde_json::to_writer(&mut jsonl, l).map_err(|e| e.to_string())?;
+        jsonl.push(b'\n');
+        writeln!(
+            csv,
+            "{},{},{:.3e},{:.6},{:.6},{:.6},{:.6},{:.3},{},{},{},{:.1}",
+            l.epoch,
+            l.iterations,
+            l.lr,
+            l.train_loss,
+            l.train_ce,
+            l.train_dice_loss,
+            l.train_scr,
+            l.slices_per_s,
+            opt(l.valid_dice_per_slice),
+            opt(l.valid_dice_pooled),
+            opt(l.valid_iou_per_slice),
+            l.seconds
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    write_atomic(&out.join("log.jsonl"), &jsonl).map_err(|e| e.to_string())?;
+    write_atomic(&out.join("log.csv"), &csv).map_err(|e| e.to_string())
+}
+
+/// Where fold `f` of a cross-validation run lives.
+pub fn fold_dir(out: &Path, folds: usize, f: usize) -> PathBuf {
+    if folds > 1 {
+        out.join(format!("fold-{f}"))
+    } else {
+        out.to_path_buf()
+    }
+}

@@ -1,0 +1,16 @@
+//! lungseg: COVID-19 lung-infection segmentation of CT scans with FFRNet, one crate for the
+//! native trainer and the browser.
+//!
+//! Data flows one way: bytes → [`volume`] → [`intensity`] windowed slices → [`model`] →
+//! probabilities → masks → [`metrics`] / statistics / export.
+
+pub mod edt;
+pub mod intensity;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod pipeline;
+pub mod quantify;
+pub mod resample;
+pub mod volume;
+pub mod weights;

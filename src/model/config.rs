@@ -1,0 +1,127 @@
+//! `FfrNetConfig` and its presets.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::backbone::BackboneConfig;
+use super::ffrnet::FfrNet;
+
+/// ImageNet statistics, which the paper's RGB-replicated input is normalised with.
+const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FfrNetConfig {
+    /// Preset name, carried into model cards.
+    pub name: String,
+    pub backbone: BackboneConfig,
+    /// Autofocus / Panorama / decoder width C.
+    pub channels: usize,
+    /// Dilation rates of Autofocus' 3×3 branches (the 1×1 branch is always there).
+    pub autofocus_rates: Vec<usize>,
+    /// 1 for CT; 3 for RGB-replicated slices as in the original code.
+    pub in_channels: usize,
+    /// 2 = background / infection; 4 = background, ground-glass, consolidation, effusion.
+    pub classes: usize,
+    /// Side of the square slice the model is trained on and fed.
+    pub input_size: usize,
+    /// Per-channel normalisation of the [0, 1] input.
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+/// The named presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// The paper's network: dilated ResNet-50, C = 128, 3-channel 256² input, 2 classes.
+    Paper,
+    /// Browser-sized: dilated half-width ResNet-18, C = 48, 1-channel 256² input.
+    Lite,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 2] = [Preset::Paper, Preset::Lite];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Paper => "paper",
+            Preset::Lite => "lite",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub fn config(self) -> FfrNetConfig {
+        match self {
+            Preset::Paper => FfrNetConfig {
+                name: "paper".into(),
+                backbone: BackboneConfig::resnet50(),
+                channels: 128,
+                autofocus_rates: vec![6, 12, 18],
+                in_channels: 3,
+                classes: 2,
+                input_size: 256,
+                mean: IMAGENET_MEAN.to_vec(),
+                std: IMAGENET_STD.to_vec(),
+            },
+            Preset::Lite => FfrNetConfig {
+                name: "lite".into(),
+                backbone: BackboneConfig {
+                    widths: [32, 64, 128, 256],
+                    stem_width: 32,
+                    ..BackboneConfig::resnet18()
+                },
+                channels: 48,
+                autofocus_rates: vec![6, 12, 18],
+                in_channels: 1,
+                classes: 2,
+                input_size: 256,
+                mean: vec![0.45],
+                std: vec![0.25],
+            },
+        }
+    }
+}
+
+impl FfrNetConfig {
+    /// Same network with another number of classes (2 or 4).
+    pub fn with_classes(mut self, classes: usize) -> Self {
+        self.classes = classes;
+        self
+    }
+
+    /// Checks the fields a user (or a model card) can get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if ![2, 4].contains(&self.classes) {
+            return Err(format!("classes must be 2 or 4, got {}", self.classes));
+        }
+        if ![1, 3].contains(&self.in_channels) {
+            return Err(format!(
+                "in_channels must be 1 or 3, got {}",
+                self.in_channels
+            ));
+        }
+        if self.mean.len() != self.in_channels || self.std.len() != self.in_channels {
+            return Err("mean and std need one value per input channel".into());
+        }
+        if self.std.iter().any(|&s| !(s > 0.0)) {
+            return Err("std must be positive".into());
+        }
+        if self.input_size < 32 || self.input_size % 8 != 0 || self.input_size > 2048 {
+            return Err(format!(
+                "input_size must be a multiple of 8 in 32..=2048, got {}",
+                self.input_size
+            ));
+        }
+        if self.channels == 0 || self.autofocus_rates.is_empty() {
+            return Err("channels and autofocus_rates must be non-empty".into());
+        }
+        Ok(())
+    }
+
+    pub fn init(&self, device: &Device) -> FfrNet {
+        FfrNet::new(self, device)
+    }
+}

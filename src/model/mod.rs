@@ -1,0 +1,15 @@
+//! FFRNet (Wang et al., IEEE TNNLS 2021) in burn, one concept per file.
+
+pub mod autofocus;
+pub mod backbone;
+pub mod complexity;
+pub mod config;
+pub mod conv_bn;
+pub mod decoder;
+pub mod ffrnet;
+pub mod panorama;
+pub mod peer_fuse;
+pub mod resize;
+
+pub use config::{FfrNetConfig, Preset};
+pub use ffrnet::FfrNet;

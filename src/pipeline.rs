@@ -1,0 +1,124 @@
+//! Slice-wise inference: volume slice → display orientation → [0, 1] → model grid → softmax →
+//! back to the slice's own grid → labels in the volume's voxel order.
+//!
+//! Everything but the device round trip is plain Rust over plain types; the read-back is
+//! synchronous natively and `await`ed in the browser, so both call the same steps.
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+use crate::intensity::IntensityMapping;
+use crate::model::{FfrNet, FfrNetConfig};
+use crate::resample::resize_bilinear;
+use crate::volume::Volume;
+
+/// Model input for stored slice `k`: display-oriented, mapped to [0, 1], resized to the model's
+/// square input, replicated over the input channels (C × S × S, row-major).
+pub fn model_input(
+    volume: &Volume,
+    k: usize,
+    mapping: &IntensityMapping,
+    config: &FfrNetConfig,
+) -> Vec<f32> {
+    let g = &volume.geometry;
+    let display = g.view.to_display(g.dims, volume.slice(k));
+    let unit: Vec<f32> = display.iter().map(|&v| mapping.to_unit(v)).collect();
+    let s = config.input_size;
+    let resized = resize_bilinear(&unit, g.view.display_size(g.dims), [s, s]);
+    replicate(resized, config.in_channels)
+}
+
+fn replicate(plane: Vec<f32>, channels: usize) -> Vec<f32> {
+    if channels == 1 {
+        return plane;
+    }
+    let mut out = Vec::with_capacity(plane.len() * channels);
+    for _ in 0..channels {
+        out.extend_from_slice(&plane);
+    }
+    out
+}
+
+/// Class probabilities (N × K × S × S) for a batch of model inputs, left on the device.
+pub fn probabilities(
+    model: &FfrNet,
+    config: &FfrNetConfig,
+    inputs: &[Vec<f32>],
+    device: &Device,
+) -> Tensor<4> {
+    let s = config.input_size;
+    let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+    let x = Tensor::<1>::from_floats(flat.as_slice(), device).reshape([
+        inputs.len(),
+        config.in_channels,
+        s,
+        s,
+    ]);
+    softmax(model.forward(x), 1)
+}
+
+/// Labels of stored slice `k` (i fastest) from its K × S × S probabilities: each class map is
+/// resized to the displayed slice, the most probable class wins, and the result is put back
+/// into stored order.
+pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &Volume) -> Vec<u8> {
+    let g = &volume.geometry;
+    let [h, w] = g.view.display_size(g.dims);
+    let plane = input_size * input_size;
+    let maps: Vec<Vec<f32>> = (0..classes)
+        .map(|c| {
+            resize_bilinear(
+                &probs[c * plane..(c + 1) * plane],
+                [input_size, input_size],
+                [h, w],
+            )
+        })
+        .collect();
+    let display: Vec<u8> = (0..h * w)
+        .map(|i| {
+            let mut best = 0;
+            for c in 1..classes {
+                if maps[c][i] > maps[best][i] {
+                    best = c;
+                }
+            }
+            best as u8
+        })
+        .collect();
+    g.view.to_stored(g.dims, &display)
+}
+
+/// Segments slices `range` of `volume` natively, `batch` slices per forward pass; returns the
+/// labels of those slices in voxel order, slice after slice.
+#[cfg(not(target_family = "wasm"))]
+pub fn segment_slices(
+    model: &FfrNet,
+    config: &FfrNetConfig,
+    volume: &Volume,
+    mapping: &IntensityMapping,
+    range: std::ops::Range<usize>,
+    batch: usize,
+    device: &Device,
+) -> Vec<u8> {
+    let ks: Vec<usize> = range.collect();
+    let mut labels = Vec::new();
+    let plane = config.classes * config.input_size * config.input_size;
+    for chunk in ks.chunks(batch.max(1)) {
+        let inputs: Vec<Vec<f32>> = chunk
+            .iter()
+            .map(|&k| model_input(volume, k, mapping, config))
+            .collect();
+        let probs = probabilities(model, config, &inputs, device)
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("f32 probabilities");
+        for i in 0..chunk.len() {
+            labels.extend(slice_labels(
+                &probs[i * plane..(i + 1) * plane],
+                config.classes,
+                config.input_size,
+                volume,
+            ));
+        }
+    }
+    labels
+}

@@ -1,0 +1,231 @@
+//! NIfTI reading and writing on the real fixtures, and every kind of bad input.
+
+mod common;
+
+use common::{data, gunzip, gzip, read};
+use lungseg::intensity::{IntensityKind, detect, lung_window};
+use lungseg::volume::{VolumeError, read_nifti, write_mask_nifti};
+
+#[test]
+fn reads_lidc_hounsfield_volume() {
+    let v = read_nifti(&read("fixtures/lidc_chest_2slices_hu.nii.gz")).expect("LIDC reads");
+    assert_eq!(v.dims(), [512, 512, 2]);
+    assert_eq!(v.source_type, "int16");
+    assert_eq!(v.geometry.spacing, [0.625, 0.625, 1.0]);
+    assert!(v.geometry.spacing_known);
+    let at = |i: usize, j: usize, k: usize| v.data[i + 512 * (j + 512 * k)];
+    // Values checked with nibabel.
+    assert_eq!(at(256, 100, 0), -923.0);
+    assert_eq!(at(256, 400, 0), -8.0);
+    let (min, max) = v
+        .data
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    assert_eq!((min, max), (-2048.0, 1502.0));
+    // Both slices hold the same pixels.
+    assert_eq!(v.slice(0), v.slice(1));
+    assert_eq!(v.geometry.affine[0][0], 0.625);
+    let m = detect(&v, lung_window()).expect("is CT");
+    assert_eq!(m.kind, IntensityKind::Hounsfield);
+}
+
+#[test]
+fn reads_medseg_volume_and_masks() {
+    let img = read_nifti(&read("medseg/train/image.nii.gz")).expect("image");
+    assert_eq!(img.dims(), [512, 512, 52]);
+    assert_eq!(img.source_type, "uint8");
+    assert_eq!(img.data[100 + 512 * 200], 77.0);
+    assert_eq!(img.data[256 + 512 * (256 + 512 * 5)], 226.0);
+    assert!(!img.geometry.spacing_known, "MedSeg records no spacing");
+    assert_eq!(
+        detect(&img, lung_window()).unwrap().kind,
+        IntensityKind::Windowed8Bit
+    );
+    let bin = read_nifti(&read("medseg/train/mask_binary.nii.gz")).expect("binary mask");
+    let cls = read_nifti(&read("medseg/train/mask_classes.nii.gz")).expect("class mask");
+    assert_eq!(bin.data.iter().filter(|&&v| v == 1.0).count(), 906_311);
+    assert_eq!(bin.slice(0).iter().filter(|&&v| v == 1.0).count(), 35_781);
+    assert!(
+        bin.slice(40).iter().all(|&v| v == 0.0),
+        "medseg_index 48 (z = 40) has an empty mask"
+    );
+    let count = |c: f32| cls.data.iter().filter(|&&v| v == c).count();
+    assert_eq!(
+        [count(1.0), count(2.0), count(3.0), count(255.0)],
+        [560_121, 326_093, 19_700, 397]
+    );
+}
+
+#[test]
+fn mask_round_trips_with_the_scan_geometry() {
+    let v = read_nifti(&read("fixtures/lidc_chest_2slices_hu.nii.gz")).unwrap();
+    let labels: Vec<u8> = (0..v.data.len())
+        .map(|i| (i % 7 == 0) as u8 + (i % 11 == 0) as u8)
+        .collect();
+    let bytes = write_mask_nifti(&v.geometry, &labels, "test mask").expect("writes");
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "gzip output");
+    let back = read_nifti(&bytes).expect("reads back");
+    assert_eq!(back.dims(), v.dims());
+    assert_eq!(back.geometry.spacing, v.geometry.spacing);
+    assert_eq!(back.geometry.affine, v.geometry.affine);
+    assert_eq!(back.geometry.view, v.geometry.view);
+    assert_eq!(back.source_type, "uint8");
+    assert!(back.data.iter().zip(&labels).all(|(&a, &b)| a == b as f32));
+    let h = &back.geometry.header;
+    assert_eq!(
+        (h.sform_code, h.qform_code),
+        (v.geometry.header.sform_code, v.geometry.header.qform_code)
+    );
+    assert_eq!(h.intent_code, 1002, "NIFTI_INTENT_LABEL");
+}
+
+#[test]
+fn uncompressed_nii_reads_the_same() {
+    let gz = read("fixtures/lidc_chest_2slices_hu.nii.gz");
+    let a = read_nifti(&gz).unwrap();
+    let b = read_nifti(&gunzip(&gz)).unwrap();
+    assert_eq!(a.data, b.data);
+    assert_eq!(a.geometry.affine, b.geometry.affine);
+}
+
+/// The uncompressed LIDC header with a field patched.
+fn patched(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut raw = gunzip(&read("fixtures/lidc_chest_2slices_hu.nii.gz"));
+    f(&mut raw);
+    raw
+}
+
+fn set_i16(raw: &mut [u8], offset: usize, v: i16) {
+    raw[offset..offset + 2].copy_from_slice(&v.to_le_bytes());
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let gz = read("fixtures/lidc_chest_2slices_hu.nii.gz");
+    assert_eq!(read_nifti(&[]).unwrap_err(), VolumeError::Empty);
+    assert!(matches!(
+        read_nifti(b"hello, this is not a scan").unwrap_err(),
+        VolumeError::NotNifti(_)
+    ));
+    assert!(matches!(
+        read_nifti(&read("fixtures/lidc_chest_slice0.dcm")).unwrap_err(),
+        VolumeError::NotNifti(_)
+    ));
+
+    // Truncated .nii.gz: the gzip stream ends early.
+    let e = read_nifti(&gz[..gz.len() / 2]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VolumeError::CorruptGzip(_) | VolumeError::Truncated { .. }
+        ),
+        "{e:?}"
+    );
+    // Corrupt gzip: bytes flipped in the middle of the deflate stream.
+    let mut bad = gz.clone();
+    for b in &mut bad[gz.len() / 3..gz.len() / 3 + 64] {
+        *b ^= 0x5a;
+    }
+    assert!(
+        matches!(read_nifti(&bad).unwrap_err(), VolumeError::CorruptGzip(_)),
+        "corrupt gzip"
+    );
+    // Truncated .nii: fewer voxel bytes than the header promises.
+    let raw = gunzip(&gz);
+    let e = read_nifti(&raw[..raw.len() - 1000]).unwrap_err();
+    assert_eq!(
+        e,
+        VolumeError::Truncated {
+            expected: 512 * 512 * 2 * 2,
+            available: 512 * 512 * 2 * 2 - 1000
+        }
+    );
+    assert!(e.to_string().contains("truncated"));
+    // A header that lies: claims 300 slices.
+    let e = read_nifti(&patched(|r| set_i16(r, 46, 300))).unwrap_err();
+    assert!(matches!(e, VolumeError::Truncated { .. }), "{e:?}");
+    // 4-D with 5 time points.
+    let e = read_nifti(&patched(|r| {
+        set_i16(r, 40, 4);
+        set_i16(r, 48, 5)
+    }))
+    .unwrap_err();
+    assert!(
+        matches!(e, VolumeError::Dimensions(ref m) if m.contains("4-D")),
+        "{e:?}"
+    );
+    // 4-D with a single time point is just a 3-D volume.
+    let v = read_nifti(&patched(|r| {
+        set_i16(r, 40, 4);
+        set_i16(r, 48, 1)
+    }))
+    .expect("4-D with one time point");
+    assert_eq!(v.dims(), [512, 512, 2]);
+    // A 1-voxel volume.
+    let e = read_nifti(&patched(|r| {
+        for o in [42, 44, 46] {
+            set_i16(r, o, 1);
+        }
+    }))
+    .unwrap_err();
+    assert!(matches!(e, VolumeError::Dimensions(_)), "{e:?}");
+    // Absurd dimensions: refused from the header alone, before allocating.
+    let e = read_nifti(&patched(|r| {
+        for o in [42, 44, 46] {
+            set_i16(r, o, 4000);
+        }
+    }))
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VolumeError::TooLarge {
+                voxels: 64_000_000_000,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // Absurd even compressed: the same lie inside a .nii.gz.
+    let lie = gzip(&patched(|r| set_i16(r, 46, 3000)));
+    assert!(matches!(
+        read_nifti(&lie).unwrap_err(),
+        VolumeError::TooLarge { .. }
+    ));
+    // Unsupported data type: complex64 (32).
+    let e = read_nifti(&patched(|r| {
+        set_i16(r, 70, 32);
+        set_i16(r, 72, 64)
+    }))
+    .unwrap_err();
+    assert!(matches!(e, VolumeError::DataType(_)), "{e:?}");
+    // Negative dimensions.
+    let e = read_nifti(&patched(|r| set_i16(r, 42, -5))).unwrap_err();
+    assert!(matches!(e, VolumeError::Header(_)), "{e:?}");
+    // A non-CT image: float values 0–1500 (an MR-like range) are refused by the intensity check.
+    let mut v = read_nifti(&gz).unwrap();
+    v.data
+        .iter_mut()
+        .for_each(|x| *x = (*x + 2048.0) * 0.3 + 0.25);
+    v.source_type = "float32".into();
+    let e = detect(&v, lung_window()).unwrap_err();
+    assert!(
+        matches!(e, VolumeError::NotCt(_)) && e.to_string().contains("CT"),
+        "{e}"
+    );
+}
+
+#[test]
+fn scl_slope_and_inter_are_applied() {
+    let raw = patched(|r| {
+        r[112..116].copy_from_slice(&2.0f32.to_le_bytes());
+        r[116..120].copy_from_slice(&(-10.0f32).to_le_bytes());
+    });
+    let v = read_nifti(&raw).unwrap();
+    assert_eq!(v.data[256 + 512 * 100], -923.0 * 2.0 - 10.0);
+}
+
+#[test]
+fn the_shared_data_is_where_tests_expect_it() {
+    assert!(data("medseg/train/slices.csv").exists());
+}
