@@ -92,7 +92,7 @@ pub fn detect(volume: &Volume, window: Window) -> Result<IntensityMapping, Volum
     let integral = volume.data.iter().step_by(97).all(|v| v.fract() == 0.0);
     let kind = if volume.source_type == "uint8" || (min >= 0.0 && max <= 255.0 && integral) {
         IntensityKind::Windowed8Bit
-    } else if p01 <= -500.0 && p99 >= -200.0 && p99 <= 4000.0 && min >= -4096.0 {
+    } else if p01 <= -500.0 && (-200.0..=4000.0).contains(&p99) && min >= -4096.0 {
         IntensityKind::Hounsfield
     } else {
         return Err(VolumeError::NotCt(format!(

@@ -5,6 +5,7 @@
 //! probabilities → masks → [`metrics`] / statistics / export.
 
 pub mod edt;
+pub mod fixed_weights;
 pub mod intensity;
 pub mod loss;
 pub mod metrics;
@@ -14,3 +15,6 @@ pub mod quantify;
 pub mod resample;
 pub mod volume;
 pub mod weights;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;

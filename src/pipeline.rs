@@ -9,6 +9,7 @@ use burn::tensor::activation::softmax;
 
 use crate::intensity::IntensityMapping;
 use crate::model::{FfrNet, FfrNetConfig};
+use crate::quantify::drop_border_components;
 use crate::resample::resize_bilinear;
 use crate::volume::Volume;
 
@@ -58,8 +59,8 @@ pub fn probabilities(
 }
 
 /// Labels of stored slice `k` (i fastest) from its K × S × S probabilities: each class map is
-/// resized to the displayed slice, the most probable class wins, and the result is put back
-/// into stored order.
+/// resized to the displayed slice, the most probable class wins, regions touching the image
+/// border are dropped, and the result is put back into stored order.
 pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &Volume) -> Vec<u8> {
     let g = &volume.geometry;
     let [h, w] = g.view.display_size(g.dims);
@@ -73,7 +74,7 @@ pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &V
             )
         })
         .collect();
-    let display: Vec<u8> = (0..h * w)
+    let mut display: Vec<u8> = (0..h * w)
         .map(|i| {
             let mut best = 0;
             for c in 1..classes {
@@ -84,6 +85,7 @@ pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &V
             best as u8
         })
         .collect();
+    drop_border_components(&mut display, h, w);
     g.view.to_stored(g.dims, &display)
 }
 

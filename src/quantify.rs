@@ -75,6 +75,17 @@ fn touching_border(mask: &[bool], h: usize, w: usize) -> Vec<bool> {
         .collect()
 }
 
+/// Clears labelled regions that touch the image border: infection lies inside the chest, and
+/// blobs on the edge of the field of view are burned-in text, the table or padding.
+pub fn drop_border_components(labels: &mut [u8], h: usize, w: usize) {
+    let any: Vec<bool> = labels.iter().map(|&l| l != 0).collect();
+    for (l, on_border) in labels.iter_mut().zip(touching_border(&any, h, w)) {
+        if on_border {
+            *l = 0;
+        }
+    }
+}
+
 /// Lung field of one displayed slice (row-major h × w, values in HU), with `infection` added back:
 /// 0 outside, [`RIGHT_LUNG`] on the viewer's left half of the body, [`LEFT_LUNG`] on its right.
 pub fn lung_slice(hu: &[f32], infection: &[bool], h: usize, w: usize, pixel_mm2: f64) -> Vec<u8> {

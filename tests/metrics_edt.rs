@@ -1,5 +1,6 @@
 //! Metrics against hand-computed cases and the documented empty-mask conventions; the exact EDT
 //! against brute force; resampling and orientation helpers.
+#![cfg(not(target_arch = "wasm32"))]
 
 use lungseg::edt::edt;
 use lungseg::metrics::{Confusion, evaluate};
@@ -187,4 +188,26 @@ fn slice_views_invert_and_follow_the_affine() {
     for v in [SliceView::STORED, SliceView::from_affine(&ras, true), v] {
         assert_eq!(v.to_stored(dims, &v.to_display(dims, &stored)), stored);
     }
+}
+
+#[test]
+fn border_touching_regions_are_dropped() {
+    use lungseg::quantify::drop_border_components;
+    #[rustfmt::skip]
+    let mut l = vec![
+        1, 1, 0, 0, 0,
+        0, 0, 0, 2, 0,
+        0, 1, 0, 2, 0,
+        0, 1, 0, 0, 0,
+        0, 0, 0, 0, 3,
+    ];
+    drop_border_components(&mut l, 5, 5);
+    #[rustfmt::skip]
+    assert_eq!(l, vec![
+        0, 0, 0, 0, 0,
+        0, 0, 0, 2, 0,
+        0, 1, 0, 2, 0,
+        0, 1, 0, 0, 0,
+        0, 0, 0, 0, 0,
+    ]);
 }

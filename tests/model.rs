@@ -1,4 +1,5 @@
 //! FFRNet presets: parameter counts, cost, shape traces, geometry that follows the input.
+#![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
 use lungseg::model::Preset;

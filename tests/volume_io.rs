@@ -1,4 +1,5 @@
 //! NIfTI reading and writing on the real fixtures, and every kind of bad input.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

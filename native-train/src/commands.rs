@@ -177,6 +177,12 @@ fn load(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
 pub struct EvalArgs {
     #[arg(long, default_value_os_t = crate::default_model())]
     pub model: PathBuf,
+    /// Score this label volume (e.g. a `predict` output) instead of running a model.
+    #[arg(long, conflicts_with = "model")]
+    pub prediction: Option<PathBuf>,
+    /// Classes of `--prediction` (2 = binary, 4 = per class).
+    #[arg(long, default_value_t = 2)]
+    pub classes: usize,
     #[arg(long)]
     pub data: PathBuf,
     #[arg(long)]
@@ -196,21 +202,36 @@ fn row(name: &str, kind: &str, s: &Scores) -> String {
 }
 
 pub fn eval(a: EvalArgs) -> Result<(), String> {
-    let device = backend::device(&a.backend)?;
-    let (model, card) = load(&a.model, &device)?;
     let data = LabelledData::load(&a.data).map_err(|e| e.to_string())?;
-    let slices: Vec<usize> = a.slices.unwrap_or_else(|| (0..data.slices()).collect());
+    let slices: Vec<usize> = a
+        .slices
+        .clone()
+        .unwrap_or_else(|| (0..data.slices()).collect());
     if let Some(bad) = slices.iter().find(|&&z| z >= data.slices()) {
         return Err(format!(
             "slice {bad} is out of range ({} slices)",
             data.slices()
         ));
     }
-    let report = validate(&model, &card.config, &data, &slices, &device);
-    println!(
-        "{} slices, model {} ({} classes)",
-        report.slices, card.config.name, card.config.classes
-    );
+    let (report, what) = match &a.prediction {
+        Some(path) => (
+            score_prediction(path, &data, &slices, a.classes)?,
+            path.display().to_string(),
+        ),
+        None => {
+            let device = backend::device(&a.backend)?;
+            let (model, card) = load(&a.model, &device)?;
+            let what = format!(
+                "model {} ({} classes)",
+                card.config.name, card.config.classes
+            );
+            (
+                validate(&model, &card.config, &data, &slices, &device),
+                what,
+            )
+        }
+    };
+    println!("{} slices, {what}", report.slices);
     println!("| class          | average   | Dice   | IoU    | Sens.  | Spec.  | Prec.  |");
     println!("|----------------|-----------|--------|--------|--------|--------|--------|");
     for c in std::iter::once(&report.binary).chain(&report.classes) {
@@ -222,6 +243,39 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+/// Scores a label volume against the folder's ground truth.
+fn score_prediction(
+    path: &Path,
+    data: &LabelledData,
+    slices: &[usize],
+    classes: usize,
+) -> Result<Report, String> {
+    if ![2, 4].contains(&classes) {
+        return Err("--classes must be 2 or 4".into());
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let pred = read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    if pred.dims() != data.image.dims() {
+        return Err(format!(
+            "{}: dimensions {:?} differ from the data's {:?}",
+            path.display(),
+            pred.dims(),
+            data.image.dims()
+        ));
+    }
+    let labels: Vec<u8> = pred
+        .data
+        .iter()
+        .map(|&v| v.clamp(0.0, 255.0) as u8)
+        .collect();
+    let plane = pred.dims()[0] * pred.dims()[1];
+    let pairs: Vec<(&[u8], &[u8])> = slices
+        .iter()
+        .map(|&k| (&labels[k * plane..(k + 1) * plane], data.truth(k, classes)))
+        .collect();
+    Ok(lungseg::metrics::evaluate(pairs, classes))
 }
 
 #[derive(Args, Debug)]
@@ -379,7 +433,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

@@ -153,7 +153,6 @@ pub struct RunResult {
     pub best_epoch: usize,
     pub best_report: Option<Report>,
     pub last_report: Option<Report>,
-    pub logs: Vec<EpochLog>,
 }
 
 /// Trains one split into `out`; resumes from `out/checkpoint.bin` when `resume` is set.
@@ -167,7 +166,19 @@ pub fn train_run(
 ) -> Result<RunResult, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let cfg = &opts.config;
-    let fingerprint = serde_json::to_string(&(opts, &split.valid)).map_err(|e| e.to_string())?;
+    // What makes two runs the same run (not how long they go or how often they validate).
+    let fingerprint = serde_json::to_string(&(
+        &opts.config,
+        opts.epochs,
+        opts.batch_size,
+        opts.lr,
+        opts.seed,
+        opts.loss,
+        opts.augment,
+        &split.train,
+        &split.valid,
+    ))
+    .map_err(|e| e.to_string())?;
     let train_samples = prepare_samples(data, &split.train, cfg);
     let iters_per_epoch = (train_samples.len() / opts.batch_size).max(1);
     let total_iters = iters_per_epoch * opts.epochs;
@@ -255,7 +266,7 @@ pub fn train_run(
         let mean = |i: usize| sums[i] / seen.max(1) as f64;
         state.epoch = epoch;
         let validate_now = !split.valid.is_empty()
-            && (epoch % opts.valid_every.max(1) == 0
+            && (epoch.is_multiple_of(opts.valid_every.max(1))
                 || epoch == opts.epochs
                 || opts.max_iterations.is_some_and(|m| sched.iteration >= m));
         let report =
@@ -320,7 +331,6 @@ pub fn train_run(
         best_epoch: state.best_epoch,
         best_report,
         last_report,
-        logs,
     })
 }
 

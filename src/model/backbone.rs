@@ -73,14 +73,19 @@ impl BackboneConfig {
         let strides = [1, 2, 1, 1];
         let mut cin = self.stem_width;
         let mut stages = Vec::with_capacity(4);
-        for s in 0..4 {
-            let blocks = (0..self.layers[s])
+        for (s, ((&blocks, &width), &stage_stride)) in self
+            .layers
+            .iter()
+            .zip(&self.widths)
+            .zip(&strides)
+            .enumerate()
+        {
+            let blocks = (0..blocks)
                 .map(|b| {
-                    let stride = if b == 0 { strides[s] } else { 1 };
-                    let dilation = stage_dilation(s, b);
+                    let stride = if b == 0 { stage_stride } else { 1 };
                     let block =
-                        Residual::new(self.block, cin, self.widths[s], stride, dilation, device);
-                    cin = self.widths[s] * self.block.expansion();
+                        Residual::new(self.block, cin, width, stride, stage_dilation(s, b), device);
+                    cin = width * self.block.expansion();
                     block
                 })
                 .collect();

@@ -106,10 +106,10 @@ impl FfrNetConfig {
         if self.mean.len() != self.in_channels || self.std.len() != self.in_channels {
             return Err("mean and std need one value per input channel".into());
         }
-        if self.std.iter().any(|&s| !(s > 0.0)) {
+        if self.std.iter().any(|&s| s.is_nan() || s <= 0.0) {
             return Err("std must be positive".into());
         }
-        if self.input_size < 32 || self.input_size % 8 != 0 || self.input_size > 2048 {
+        if self.input_size < 32 || !self.input_size.is_multiple_of(8) || self.input_size > 2048 {
             return Err(format!(
                 "input_size must be a multiple of 8 in 32..=2048, got {}",
                 self.input_size

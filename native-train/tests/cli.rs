@@ -1,0 +1,372 @@
+//! The trainer's commands end to end on real data: train a few steps and see the loss fall,
+//! resume, export bit-identically, evaluate known predictions, predict on an HU scan, and refuse
+//! bad input with the file named.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use burn::prelude::*;
+use lungseg::volume::{read_nifti, write_mask_nifti};
+use lungseg::weights::load_model;
+
+fn shared(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel)
+}
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_native-train"))
+        .args(args)
+        .output()
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn ok(args: &[&str]) -> String {
+    let (success, text) = run(args);
+    assert!(success, "native-train {args:?} failed:\n{text}");
+    text
+}
+
+/// A 3-slice data folder cut from the real MedSeg volume (slices 0, 1 and 40, the empty one).
+fn small_data(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let zs = [0usize, 1, 40];
+    for name in ["image", "mask_binary", "mask_classes"] {
+        let v = read_nifti(&std::fs::read(shared(&format!("medseg/train/{name}.nii.gz"))).unwrap())
+            .unwrap();
+        let plane = 512 * 512;
+        let mut g = v.geometry.clone();
+        g.dims[2] = zs.len();
+        let labels: Vec<u8> = zs
+            .iter()
+            .flat_map(|&z| v.data[z * plane..(z + 1) * plane].iter().map(|&x| x as u8))
+            .collect();
+        std::fs::write(
+            dir.join(format!("{name}.nii.gz")),
+            write_mask_nifti(&g, &labels, name).unwrap(),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("slices.csv"),
+        "z,medseg_index,similarity_group,infected_pixels\n0,0,0,1\n1,1,1,1\n2,48,48,0\n",
+    )
+    .unwrap();
+}
+
+fn log_losses(run_dir: &Path) -> Vec<(usize, usize, f64)> {
+    std::fs::read_to_string(run_dir.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["epoch"].as_u64().unwrap() as usize,
+                v["iterations"].as_u64().unwrap() as usize,
+                v["train_loss"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn train_resume_export_eval_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let run_dir = tmp.path().join("run");
+    let (d, r) = (data.to_str().unwrap(), run_dir.to_str().unwrap());
+    let common = [
+        "train",
+        "--data",
+        d,
+        "--out",
+        r,
+        "--preset",
+        "lite",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "2",
+        "--lr",
+        "2e-3",
+    ];
+    let aug = ["--no-geometric-aug", "--no-intensity-aug", "--scr", "0.5"];
+
+    // A few steps on two real slices: the loss falls.
+    let text = ok(&[&common[..], &aug[..], &["--max-iterations", "6"]].concat());
+    assert!(
+        text.contains("2 training slices, 1 validation slices"),
+        "{text}"
+    );
+    let log = log_losses(&run_dir);
+    assert_eq!(log.len(), 6);
+    assert!(log[5].2 < log[0].2 * 0.9, "loss did not fall: {log:?}");
+    for f in ["checkpoint.bin", "best.lungseg", "last.lungseg", "log.csv"] {
+        assert!(run_dir.join(f).exists(), "{f} missing");
+    }
+    assert!(!run_dir.join("checkpoint.tmp").exists());
+
+    // Resume continues from the saved step, keeping the earlier epochs.
+    let text = ok(&[
+        &common[..],
+        &aug[..],
+        &["--max-iterations", "8", "--resume"],
+    ]
+    .concat());
+    assert!(
+        text.contains("resuming after epoch 6 (iteration 6)"),
+        "{text}"
+    );
+    let resumed = log_losses(&run_dir);
+    assert_eq!(
+        resumed.iter().map(|l| l.1).collect::<Vec<_>>(),
+        (1..=8).collect::<Vec<_>>()
+    );
+    assert_eq!(&resumed[..6], &log[..]);
+    // A different run refuses to resume this checkpoint.
+    let (success, text) = run(&[
+        &common[..],
+        &["--scr", "0", "--max-iterations", "9", "--resume"],
+    ]
+    .concat());
+    assert!(
+        !success && text.contains("checkpoint.bin") && text.contains("other options"),
+        "{text}"
+    );
+
+    // Export, then load both files: bit-identical outputs.
+    let exported = tmp.path().join("model.lungseg");
+    ok(&["export", "--model", r, "--out", exported.to_str().unwrap()]);
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("model.card.json")).unwrap())
+            .unwrap();
+    assert_eq!(card["config"]["name"], "lite");
+    assert_eq!(card["training"]["data_sha256"].as_str().unwrap().len(), 64);
+    assert!(
+        card["training"]["validation"]["binary"]["per_slice_mean"]["dice"].is_number(),
+        "{card}"
+    );
+    let device = Device::flex();
+    let (a, _) = load_model(
+        &std::fs::read(run_dir.join("best.lungseg")).unwrap(),
+        &device,
+    )
+    .unwrap();
+    let (b, _) = load_model(&std::fs::read(&exported).unwrap(), &device).unwrap();
+    let x = Tensor::<4>::random(
+        [1, 1, 256, 256],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let (ya, yb) = (a.forward(x.clone()).into_data(), b.forward(x).into_data());
+    assert_eq!(
+        ya.iter::<f32>().collect::<Vec<_>>(),
+        yb.iter::<f32>().collect::<Vec<_>>()
+    );
+
+    // Eval of a perfect and of an empty prediction.
+    let json = tmp.path().join("eval.json");
+    let truth = data.join("mask_binary.nii.gz");
+    ok(&[
+        "eval",
+        "--data",
+        d,
+        "--prediction",
+        truth.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for avg in ["per_slice_mean", "pooled"] {
+        for m in ["dice", "iou", "sensitivity", "specificity", "precision"] {
+            assert_eq!(report["binary"][avg][m], 1.0, "{avg}.{m}");
+        }
+    }
+    let empty = tmp.path().join("empty.nii.gz");
+    let v = read_nifti(&std::fs::read(&truth).unwrap()).unwrap();
+    std::fs::write(
+        &empty,
+        write_mask_nifti(&v.geometry, &vec![0; v.data.len()], "empty").unwrap(),
+    )
+    .unwrap();
+    ok(&[
+        "eval",
+        "--data",
+        d,
+        "--prediction",
+        empty.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // Slices 0 and 1 have infection (Dice 0); slice 2 is empty on both sides (Dice 1 by convention).
+    let per_slice: Vec<f64> = report["binary"]["per_slice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["dice"].as_f64().unwrap())
+        .collect();
+    assert_eq!(per_slice, vec![0.0, 0.0, 1.0]);
+    assert!(
+        (report["binary"]["per_slice_mean"]["dice"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12
+    );
+    assert_eq!(report["binary"]["pooled"]["dice"], 0.0);
+    assert_eq!(report["binary"]["pooled"]["precision"], 1.0);
+    // The model path prints a table.
+    let text = ok(&[
+        "eval",
+        "--model",
+        exported.to_str().unwrap(),
+        "--data",
+        d,
+        "--slices",
+        "0,2",
+    ]);
+    assert!(text.contains("| infection      | per slice |"), "{text}");
+
+    // Predict on the LIDC HU fixture: the mask carries the input's geometry.
+    let mask = tmp.path().join("lidc_mask.nii.gz");
+    let stats = tmp.path().join("lidc_stats.json");
+    let lidc = shared("fixtures/lidc_chest_2slices_hu.nii.gz");
+    ok(&[
+        "predict",
+        "--model",
+        exported.to_str().unwrap(),
+        "--input",
+        lidc.to_str().unwrap(),
+        "--output",
+        mask.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+    ]);
+    let scan = read_nifti(&std::fs::read(&lidc).unwrap()).unwrap();
+    let m = read_nifti(&std::fs::read(&mask).unwrap()).unwrap();
+    assert_eq!(m.dims(), scan.dims());
+    assert_eq!(m.geometry.affine, scan.geometry.affine);
+    assert_eq!(m.geometry.spacing, scan.geometry.spacing);
+    assert!(m.data.iter().all(|&v| v == 0.0 || v == 1.0));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let lung_ml = s["lung"]["total"]["ml"].as_f64().unwrap();
+    // Two 1 mm slices through both lungs hold tens of mL of lung.
+    assert!((20.0..120.0).contains(&lung_ml), "lung {lung_ml} mL");
+    assert!(
+        s["lung"]["right"]["voxels"].as_u64().unwrap() > 10_000
+            && s["lung"]["left"]["voxels"].as_u64().unwrap() > 10_000
+    );
+
+    // Bad input names the file and the problem.
+    let (success, text) = run(&[
+        "predict",
+        "--model",
+        exported.to_str().unwrap(),
+        "--input",
+        shared("fixtures/lidc_chest_slice0.dcm").to_str().unwrap(),
+        "--output",
+        mask.to_str().unwrap(),
+    ]);
+    assert!(
+        !success && text.contains("lidc_chest_slice0.dcm") && text.contains("not a NIfTI"),
+        "{text}"
+    );
+    let model_bytes = std::fs::read(&exported).unwrap();
+    let truncated = tmp.path().join("truncated.lungseg");
+    std::fs::write(&truncated, &model_bytes[..model_bytes.len() / 2]).unwrap();
+    let (success, text) = run(&["eval", "--model", truncated.to_str().unwrap(), "--data", d]);
+    assert!(!success && text.contains("truncated.lungseg"), "{text}");
+    // A card that claims the paper preset over lite weights.
+    let other = tmp.path().join("other.lungseg");
+    let text_card = String::from_utf8_lossy(
+        &model_bytes[16..16 + u32::from_le_bytes(model_bytes[12..16].try_into().unwrap()) as usize],
+    )
+    .to_string();
+    let mut card: serde_json::Value = serde_json::from_str(&text_card).unwrap();
+    card["config"]["channels"] = serde_json::json!(128);
+    let json = serde_json::to_vec(&card).unwrap();
+    let mut forged = model_bytes[..12].to_vec();
+    forged.extend((json.len() as u32).to_le_bytes());
+    forged.extend(&json);
+    forged.extend(&model_bytes[16 + text_card.len()..]);
+    std::fs::write(&other, forged).unwrap();
+    let (success, text) = run(&["eval", "--model", other.to_str().unwrap(), "--data", d]);
+    assert!(
+        !success && text.contains("other.lungseg") && text.contains("do not fit"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_data_folders_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let d = data.to_str().unwrap();
+    let out = tmp.path().join("run");
+    let train = [
+        "train",
+        "--data",
+        d,
+        "--out",
+        out.to_str().unwrap(),
+        "--max-iterations",
+        "1",
+    ];
+    // Unknown label in the class mask.
+    let v = read_nifti(&std::fs::read(data.join("mask_classes.nii.gz")).unwrap()).unwrap();
+    let mut labels: Vec<u8> = v.data.iter().map(|&x| x as u8).collect();
+    labels[1000] = 7;
+    std::fs::write(
+        data.join("mask_classes.nii.gz"),
+        write_mask_nifti(&v.geometry, &labels, "bad").unwrap(),
+    )
+    .unwrap();
+    let (success, text) = run(&train);
+    assert!(
+        !success && text.contains("mask_classes.nii.gz") && text.contains("label 7"),
+        "{text}"
+    );
+    // A mask of another size.
+    let mut g = v.geometry.clone();
+    g.dims[2] = 2;
+    std::fs::write(
+        data.join("mask_classes.nii.gz"),
+        write_mask_nifti(&g, &vec![0; 512 * 512 * 2], "bad").unwrap(),
+    )
+    .unwrap();
+    let (success, text) = run(&train);
+    assert!(
+        !success && text.contains("mask_classes.nii.gz") && text.contains("differ"),
+        "{text}"
+    );
+    // A missing volume.
+    std::fs::remove_file(data.join("mask_binary.nii.gz")).unwrap();
+    let (success, text) = run(&train);
+    assert!(
+        !success && text.contains("mask_binary.nii.gz") && text.contains("cannot read"),
+        "{text}"
+    );
+}
+
+#[test]
+fn info_prints_parameters_and_gflop() {
+    let text = ok(&["info", "--preset", "paper"]);
+    assert!(
+        text.contains("39,947,714") && text.contains("93.26"),
+        "{text}"
+    );
+    let text = ok(&["info", "--preset", "lite"]);
+    assert!(
+        text.contains("3,818,866") && text.contains("8.93"),
+        "{text}"
+    );
+}

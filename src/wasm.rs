@@ -1,0 +1,285 @@
+//! The browser boundary: a thin `wasm-bindgen` layer over the plain pipeline. Nothing here
+//! computes anything the native build does not; it converts types and awaits read-backs.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::prelude::*;
+use js_sys::Promise;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::intensity::{IntensityMapping, Window, detect};
+use crate::model::FfrNet;
+use crate::model::complexity::trainable_params;
+use crate::pipeline::{model_input, probabilities, slice_labels};
+use crate::quantify::statistics;
+use crate::volume::{Volume, VolumeInfo, read_nifti, write_mask_nifti};
+use crate::weights::{ModelCard, load_model};
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_err)
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+thread_local! {
+    /// burn's WebGPU runtime may be initialised once per page.
+    static WEBGPU: RefCell<Option<(Device, String)>> = const { RefCell::new(None) };
+}
+
+/// Initialises WebGPU once and checks it computes correctly (a small conv against `flex`).
+pub async fn webgpu_device() -> Result<(Device, String), String> {
+    if let Some(d) = WEBGPU.with(|c| c.borrow().clone()) {
+        return Ok(d);
+    }
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
+        .await
+        .map_err(|e| format!("WebGPU is not available: {e}"))?;
+    let info = setup.adapter.get_info();
+    let adapter = if info.name.is_empty() {
+        "browser WebGPU adapter".to_string()
+    } else {
+        info.name.clone()
+    };
+    self_test(&device).await?;
+    WEBGPU.with(|c| *c.borrow_mut() = Some((device.clone(), adapter.clone())));
+    Ok((device, adapter))
+}
+
+async fn self_test(device: &Device) -> Result<(), String> {
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+    let run = |d: &Device| {
+        let x = Tensor::<1>::from_floats([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], d)
+            .reshape([1, 1, 3, 3]);
+        let w = Tensor::<1>::from_floats([1.0, -1.0, 0.5, 2.0], d).reshape([1, 1, 2, 2]);
+        conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+    };
+    let gpu = run(device)
+        .into_data_async()
+        .await
+        .map_err(|e| format!("WebGPU read-back failed: {e:?}"))?;
+    let cpu = run(&Device::flex()).into_data();
+    let (g, c) = (
+        gpu.iter::<f32>().collect::<Vec<_>>(),
+        cpu.iter::<f32>().collect::<Vec<_>>(),
+    );
+    if g.len() != c.len() || g.iter().zip(&c).any(|(a, b)| (a - b).abs() > 1e-4) {
+        return Err(format!("WebGPU self-test computed {g:?}, expected {c:?}"));
+    }
+    Ok(())
+}
+
+/// A scan opened in the page.
+#[wasm_bindgen]
+pub struct Scan {
+    volume: Rc<Volume>,
+    mapping: IntensityMapping,
+}
+
+#[derive(Serialize)]
+struct ScanInfo {
+    #[serde(flatten)]
+    volume: VolumeInfo,
+    intensity: IntensityMapping,
+}
+
+#[wasm_bindgen]
+impl Scan {
+    /// Parses `.nii` / `.nii.gz` bytes; refuses what is not a CT scan with a readable message.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8], window_level: f32, window_width: f32) -> Result<Scan, JsError> {
+        let volume = read_nifti(bytes).map_err(js_err)?;
+        let mapping = detect(
+            &volume,
+            Window {
+                level: window_level,
+                width: window_width,
+            },
+        )
+        .map_err(js_err)?;
+        Ok(Scan {
+            volume: Rc::new(volume),
+            mapping,
+        })
+    }
+
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(&ScanInfo {
+            volume: self.volume.info(),
+            intensity: self.mapping,
+        })
+    }
+
+    /// Slice `k` in display order (rows × columns), in HU (8-bit images mapped through the
+    /// lung window they were exported with).
+    pub fn display_hu(&self, k: usize) -> Result<Vec<f32>, JsError> {
+        let g = &self.volume.geometry;
+        if k >= g.dims[2] {
+            return Err(js_err(format!("slice {k} is out of range")));
+        }
+        Ok(g.view
+            .to_display(g.dims, self.volume.slice(k))
+            .into_iter()
+            .map(|v| self.mapping.to_hu(v))
+            .collect())
+    }
+
+    /// One stored slice of labels rearranged into display order.
+    pub fn labels_to_display(&self, labels: &[u8]) -> Vec<u8> {
+        let g = &self.volume.geometry;
+        g.view.to_display(g.dims, labels)
+    }
+
+    /// Volumes, lung involvement and per-slice infection for a whole label volume.
+    pub fn statistics(&self, labels: &[u8], classes: usize) -> Result<JsValue, JsError> {
+        self.check_labels(labels)?;
+        to_js(&statistics(&self.volume, &self.mapping, labels, classes))
+    }
+
+    pub fn statistics_csv(&self, labels: &[u8], classes: usize) -> Result<String, JsError> {
+        self.check_labels(labels)?;
+        Ok(statistics(&self.volume, &self.mapping, labels, classes).to_csv())
+    }
+
+    /// The label volume as `.nii.gz` bytes with the scan's geometry.
+    pub fn write_mask(&self, labels: &[u8], description: &str) -> Result<Vec<u8>, JsError> {
+        write_mask_nifti(&self.volume.geometry, labels, description).map_err(js_err)
+    }
+
+    fn check_labels(&self, labels: &[u8]) -> Result<(), JsError> {
+        if labels.len() != self.volume.data.len() {
+            return Err(js_err(format!(
+                "{} labels for {} voxels",
+                labels.len(),
+                self.volume.data.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The model, on WebGPU or on the `flex` CPU backend.
+#[wasm_bindgen]
+pub struct Segmenter {
+    model: Rc<FfrNet>,
+    card: ModelCard,
+    device: Device,
+    backend: String,
+    adapter: String,
+    fallback_reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SegmenterInfo<'a> {
+    backend: &'a str,
+    adapter: &'a str,
+    fallback_reason: Option<&'a str>,
+    preset: &'a str,
+    classes: usize,
+    input_size: usize,
+    parameters: usize,
+    card: &'a ModelCard,
+}
+
+#[wasm_bindgen]
+impl Segmenter {
+    /// Loads a model file. `backend` is "webgpu" (falls back to "flex", saying why) or "flex".
+    pub async fn create(model: Vec<u8>, backend: String) -> Result<Segmenter, JsError> {
+        let (device, backend, adapter, fallback_reason) = if backend == "webgpu" {
+            match webgpu_device().await {
+                Ok((d, adapter)) => (d, "webgpu".to_string(), adapter, None),
+                Err(reason) => (
+                    Device::flex(),
+                    "flex".to_string(),
+                    "CPU (WebAssembly)".to_string(),
+                    Some(reason),
+                ),
+            }
+        } else {
+            (
+                Device::flex(),
+                "flex".to_string(),
+                "CPU (WebAssembly)".to_string(),
+                None,
+            )
+        };
+        let (model, card) = load_model(&model, &device).map_err(js_err)?;
+        Ok(Segmenter {
+            model: Rc::new(model),
+            card,
+            device,
+            backend,
+            adapter,
+            fallback_reason,
+        })
+    }
+
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(&SegmenterInfo {
+            backend: &self.backend,
+            adapter: &self.adapter,
+            fallback_reason: self.fallback_reason.as_deref(),
+            preset: &self.card.config.name,
+            classes: self.card.config.classes,
+            input_size: self.card.config.input_size,
+            parameters: trainable_params(self.model.as_ref()),
+            card: &self.card,
+        })
+    }
+
+    pub fn classes(&self) -> usize {
+        self.card.config.classes
+    }
+
+    /// Labels of slices `start..end` of `scan`, stored order, slice after slice
+    /// (resolves to a `Uint8Array`).
+    pub fn segment(&self, scan: &Scan, start: usize, end: usize) -> Promise {
+        let config = self.card.config.clone();
+        let (model, device, volume, mapping) = (
+            self.model.clone(),
+            self.device.clone(),
+            scan.volume.clone(),
+            scan.mapping,
+        );
+        future_to_promise(async move {
+            let nz = volume.dims()[2];
+            if start >= end || end > nz {
+                return Err(JsValue::from(js_err(format!(
+                    "slices {start}..{end} are outside 0..{nz}"
+                ))));
+            }
+            let inputs: Vec<Vec<f32>> = (start..end)
+                .map(|k| model_input(&volume, k, &mapping, &config))
+                .collect();
+            let probs = probabilities(&model, &config, &inputs, &device)
+                .into_data_async()
+                .await
+                .map_err(|e| JsValue::from(js_err(format!("read-back failed: {e:?}"))))?
+                .try_into_vec::<f32>()
+                .map_err(|e| JsValue::from(js_err(format!("{e:?}"))))?;
+            let plane = config.classes * config.input_size * config.input_size;
+            let mut labels = Vec::new();
+            for i in 0..(end - start) {
+                labels.extend(slice_labels(
+                    &probs[i * plane..(i + 1) * plane],
+                    config.classes,
+                    config.input_size,
+                    &volume,
+                ));
+            }
+            Ok(js_sys::Uint8Array::from(labels.as_slice()).into())
+        })
+    }
+}

@@ -1,0 +1,113 @@
+//! Browser tests, run by `wasm-pack test --release --headless --chrome` in headless Chromium:
+//! the lite network on WebGPU against native `flex` (committed reference computed by
+//! `tests/browser_reference.rs`), the `flex` fallback inside wasm, and NIfTI parsing in wasm.
+#![cfg(target_arch = "wasm32")]
+
+mod reference;
+
+use burn::prelude::*;
+use lungseg::wasm::webgpu_device;
+use reference::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const LOGITS: &[u8] = include_bytes!("fixtures/lite_fixed_logits.bin");
+const SUMMARY: &str = include_str!("fixtures/lidc_parse_summary.json");
+
+async fn logits_on(device: &Device) -> Vec<f32> {
+    let (model, config) = lite_fixed(device);
+    let logits = model.forward(lidc_input(&config, device));
+    assert_eq!(logits.dims(), [1, 2, 256, 256]);
+    let data = logits.into_data_async().await.expect("read-back");
+    strided(&data.iter::<f32>().collect::<Vec<_>>())
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+}
+
+#[wasm_bindgen_test]
+async fn nifti_parsed_in_wasm_matches_the_native_parse() {
+    let native: Vec<f64> = serde_json::from_str(SUMMARY).unwrap();
+    assert_eq!(parse_summary(&lidc()), native);
+}
+
+#[wasm_bindgen_test]
+async fn lite_on_webgpu_matches_native_flex() {
+    let (device, adapter) = webgpu_device()
+        .await
+        .expect("WebGPU adapter (Chromium needs --enable-unsafe-webgpu)");
+    let gpu = logits_on(&device).await;
+    let diff = max_abs_diff(&gpu, &decode_f32(LOGITS));
+    web_sys_log(&format!(
+        "WebGPU ({adapter}): max |logit − native flex| = {diff:e}"
+    ));
+    assert!(
+        diff < 1e-3,
+        "WebGPU logits differ from native flex by {diff}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn lite_on_flex_in_wasm_matches_native_flex() {
+    let cpu = logits_on(&Device::flex()).await;
+    let diff = max_abs_diff(&cpu, &decode_f32(LOGITS));
+    web_sys_log(&format!(
+        "flex in wasm: max |logit − native flex| = {diff:e}"
+    ));
+    assert!(
+        diff < 1e-3,
+        "wasm flex logits differ from native flex by {diff}"
+    );
+}
+
+fn web_sys_log(s: &str) {
+    wasm_bindgen_test::console_log!("{}", s);
+}
+
+const MASKS: &[u8] = include_bytes!("fixtures/shipped_medseg_masks.bin.gz");
+
+/// The shipped model on `device` for the reference MedSeg slices, through the same pipeline
+/// steps as the page (model input, probabilities, async read-back, labels on the scan's grid).
+async fn shipped_masks(device: &Device) -> Vec<u8> {
+    use lungseg::intensity::{detect, lung_window};
+    use lungseg::pipeline::{model_input, probabilities, slice_labels};
+    let (model, card) = lungseg::weights::load_model(SHIPPED_MODEL, device).expect("shipped model");
+    let cfg = card.config;
+    let volume = medseg();
+    let mapping = detect(&volume, lung_window()).unwrap();
+    let mut labels = Vec::new();
+    for k in MEDSEG_SLICES {
+        let input = vec![model_input(&volume, k, &mapping, &cfg)];
+        let probs = probabilities(&model, &cfg, &input, device)
+            .into_data_async()
+            .await
+            .expect("read-back");
+        let probs: Vec<f32> = probs.iter::<f32>().collect();
+        labels.extend(slice_labels(&probs, cfg.classes, cfg.input_size, &volume));
+    }
+    labels
+}
+
+#[wasm_bindgen_test]
+async fn shipped_model_on_webgpu_gives_the_native_mask() {
+    let (device, _) = webgpu_device().await.expect("WebGPU");
+    let native = gunzip(MASKS);
+    let d = dice(&shipped_masks(&device).await, &native);
+    web_sys_log(&format!(
+        "shipped model, WebGPU vs native predict: Dice {d:.6}"
+    ));
+    assert!(d >= 0.99, "Dice {d}");
+}
+
+#[wasm_bindgen_test]
+async fn shipped_model_on_the_flex_fallback_gives_the_native_mask() {
+    let native = gunzip(MASKS);
+    let d = dice(&shipped_masks(&Device::flex()).await, &native);
+    web_sys_log(&format!(
+        "shipped model, wasm flex vs native predict: Dice {d:.6}"
+    ));
+    assert!(d >= 0.99, "Dice {d}");
+}

@@ -1,0 +1,57 @@
+// Messages between the page and the worker that owns the wasm module, the model and the scan.
+
+export type Backend = "webgpu" | "flex";
+/** What the user asked for: "auto" picks WebGPU on a hardware adapter, else the CPU build. */
+export type BackendChoice = Backend | "auto";
+
+export interface VolumeInfo {
+  dims: [number, number, number];
+  spacing: [number, number, number];
+  spacing_known: boolean;
+  source_type: string;
+  min: number;
+  max: number;
+  display_size: [number, number];
+  orientation: string;
+  intensity: { kind: "hounsfield" | "windowed8_bit"; window: { level: number; width: number } };
+}
+
+export interface SegmenterInfo {
+  backend: Backend;
+  adapter: string;
+  fallback_reason: string | null;
+  preset: string;
+  classes: number;
+  input_size: number;
+  parameters: number;
+  card: { config: { name: string }; training: Record<string, unknown> };
+}
+
+export interface Amount { voxels: number; ml: number | null }
+export interface Sided { total: Amount; right: Amount; left: Amount }
+export interface Statistics {
+  spacing_known: boolean;
+  voxel_ml: number;
+  infection: Sided;
+  lung: Sided;
+  classes: { label: number; name: string; amount: Amount }[];
+  percent_involved: [number, number, number];
+  infected_per_slice: number[];
+}
+
+export type Request =
+  | { type: "init"; backend: BackendChoice }
+  | { type: "open"; name: string; bytes: ArrayBuffer }
+  | { type: "slice"; k: number }
+  | { type: "segment" }
+  | { type: "cancel" }
+  | { type: "export" };
+
+export type Reply =
+  | { type: "ready"; info: SegmenterInfo; ms: number; reason: string | null }
+  | { type: "opened"; name: string; info: VolumeInfo }
+  | { type: "slice"; k: number; hu: Float32Array; labels: Uint8Array | null }
+  | { type: "progress"; done: number; total: number; k: number; labels: Uint8Array; ms: number }
+  | { type: "segmented"; stats: Statistics; csv: string; cancelled: boolean; done: number; ms: number }
+  | { type: "mask"; name: string; bytes: Uint8Array<ArrayBuffer> }
+  | { type: "error"; context: "init" | "open" | "segment" | "export" | "slice"; message: string };

@@ -1,0 +1,169 @@
+// The worker owns the wasm module, the model and the open scan, so segmentation never blocks
+// the page. It answers the requests in protocol.ts.
+
+import init, { Scan, Segmenter } from "../pkg/lungseg.js";
+import type { Backend, BackendChoice, Reply, Request, SegmenterInfo, Statistics, VolumeInfo } from "./protocol.js";
+
+const MODEL_URL = new URL("../model/lite.lungseg", import.meta.url);
+const CACHE = "lungseg-model-v1";
+
+let segmenter: Segmenter | null = null;
+let scan: Scan | null = null;
+let scanName = "";
+let labels: Uint8Array | null = null;
+let segmented: Uint8Array | null = null; // 1 where slice k has labels
+let cancelRequested = false;
+let running = false;
+
+const post = (reply: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(reply, transfer);
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/// Model bytes from the Cache API when present (no second download), else fetched and cached.
+async function modelBytes(): Promise<Uint8Array> {
+  const cache = "caches" in self ? await caches.open(CACHE).catch(() => null) : null;
+  const hit = cache ? await cache.match(MODEL_URL) : undefined;
+  const response = hit ?? (await fetch(MODEL_URL));
+  if (!response.ok) throw new Error(`the model could not be loaded (${response.status} ${response.statusText})`);
+  if (!hit && cache) await cache.put(MODEL_URL, response.clone()).catch(() => undefined);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+interface GpuProbe {
+  requestAdapter(): Promise<{ info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string } } | null>;
+}
+
+/// "auto": WebGPU on a hardware adapter; the CPU build when there is none or it is a software
+/// renderer (SwiftShader runs WebGPU on the CPU, far slower than the wasm CPU build).
+async function chooseBackend(choice: BackendChoice): Promise<{ backend: Backend; reason: string | null }> {
+  if (choice !== "auto") return { backend: choice, reason: null };
+  const gpu = (navigator as unknown as { gpu?: GpuProbe }).gpu;
+  if (!gpu) return { backend: "flex", reason: "this browser has no WebGPU" };
+  const adapter = await gpu.requestAdapter().catch(() => null);
+  if (!adapter) return { backend: "flex", reason: "no WebGPU adapter is available" };
+  if (adapter.info?.isFallbackAdapter) {
+    const name = [adapter.info.vendor, adapter.info.architecture].filter(Boolean).join(" ");
+    return { backend: "flex", reason: `the WebGPU adapter (${name || "software"}) is a software renderer, slower than the CPU build` };
+  }
+  return { backend: "webgpu", reason: null };
+}
+
+async function handle(req: Request): Promise<void> {
+  switch (req.type) {
+    case "init": {
+      const t0 = performance.now();
+      try {
+        await init({ module_or_path: new URL("../pkg/lungseg_bg.wasm", import.meta.url) });
+        const bytes = await modelBytes();
+        const { backend, reason } = await chooseBackend(req.backend);
+        segmenter?.free();
+        segmenter = await Segmenter.create(bytes, backend);
+        post({ type: "ready", info: segmenter.info() as SegmenterInfo, ms: performance.now() - t0, reason });
+      } catch (e) {
+        post({ type: "error", context: "init", message: message(e) });
+      }
+      return;
+    }
+    case "open": {
+      if (running) {
+        post({ type: "error", context: "open", message: "Cancel the running segmentation before opening another scan." });
+        return;
+      }
+      try {
+        // Lung window; the page re-windows for display itself.
+        const next = new Scan(new Uint8Array(req.bytes), -600, 1500);
+        scan?.free();
+        scan = next;
+        scanName = req.name;
+        labels = null;
+        segmented = null;
+        post({ type: "opened", name: req.name, info: scan.info() as VolumeInfo });
+      } catch (e) {
+        // The previous scan (if any) stays open.
+        post({ type: "error", context: "open", message: `${req.name}: ${message(e)}` });
+      }
+      return;
+    }
+    case "slice": {
+      if (!scan) return;
+      try {
+        const hu = new Float32Array(scan.display_hu(req.k));
+        let l: Uint8Array | null = null;
+        if (labels && segmented && segmented[req.k]) {
+          const [nx, ny] = (scan.info() as VolumeInfo).dims;
+          l = new Uint8Array(scan.labels_to_display(labels.subarray(req.k * nx * ny, (req.k + 1) * nx * ny)));
+        }
+        post({ type: "slice", k: req.k, hu, labels: l }, l ? [hu.buffer, l.buffer] : [hu.buffer]);
+      } catch (e) {
+        post({ type: "error", context: "slice", message: message(e) });
+      }
+      return;
+    }
+    case "segment":
+      await segment();
+      return;
+    case "cancel":
+      cancelRequested = true;
+      return;
+    case "export": {
+      if (!scan || !labels || !segmenter) return;
+      try {
+        const stem = scanName.replace(/\.nii(\.gz)?$/i, "");
+        const bytes = new Uint8Array(scan.write_mask(labels, `lungseg ${(segmenter.info() as SegmenterInfo).preset}`));
+        post({ type: "mask", name: `${stem}_mask.nii.gz`, bytes }, [bytes.buffer]);
+      } catch (e) {
+        post({ type: "error", context: "export", message: message(e) });
+      }
+      return;
+    }
+  }
+}
+
+async function segment(): Promise<void> {
+  if (!scan || !segmenter || running) return;
+  const info = scan.info() as VolumeInfo;
+  const [nx, ny, nz] = info.dims;
+  const plane = nx * ny;
+  labels = new Uint8Array(plane * nz);
+  segmented = new Uint8Array(nz);
+  running = true;
+  cancelRequested = false;
+  const t0 = performance.now();
+  let done = 0;
+  try {
+    // Start in the middle of the scan, where the lungs are, then fan out.
+    const mid = Math.floor(nz / 2);
+    const order = Array.from({ length: nz }, (_, i) => (i % 2 === 0 ? mid + i / 2 : mid - (i + 1) / 2)).filter((k) => k >= 0 && k < nz);
+    for (const k of order) {
+      if (cancelRequested) break;
+      const out = (await segmenter.segment(scan, k, k + 1)) as Uint8Array;
+      labels.set(out, k * plane);
+      segmented[k] = 1;
+      done += 1;
+      const display = new Uint8Array(scan.labels_to_display(out));
+      post({ type: "progress", done, total: nz, k, labels: display, ms: performance.now() - t0 }, [display.buffer]);
+      // Yield so a Cancel message can be handled between slices.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    const stats = scan.statistics(labels, segmenter.classes()) as Statistics;
+    const csv = scan.statistics_csv(labels, segmenter.classes());
+    post({ type: "segmented", stats, csv, cancelled: cancelRequested, done, ms: performance.now() - t0 });
+  } catch (e) {
+    post({ type: "error", context: "segment", message: message(e) });
+  } finally {
+    running = false;
+  }
+}
+
+// Requests run one after another, except Cancel, which must get through while a segmentation runs.
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (e: MessageEvent<Request>) => {
+  if (e.data.type === "cancel") {
+    cancelRequested = true;
+    return;
+  }
+  if (e.data.type === "slice" && running) {
+    void handle(e.data);
+    return;
+  }
+  queue = queue.then(() => handle(e.data));
+};

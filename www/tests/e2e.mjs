@@ -1,0 +1,175 @@
+// End-to-end test of the served page in Debian's Chromium (playwright-core, WebGPU on
+// SwiftShader): real scans in, segmentation, export, re-read, compared with the native
+// `predict`; bad files; and a record of every network request to prove nothing leaves.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { dice, parseNifti, sliceSlab } from "./nifti.mjs";
+
+const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const shared = resolve(repo, "../shared/data");
+const out = join(repo, "target/e2e");
+mkdirSync(out, { recursive: true });
+const nativeTrain = join(repo, "target/release/native-train");
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures++;
+}
+
+async function freePort() {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** The native `predict` mask for a scan file, parsed. */
+function nativePredict(scanPath, name) {
+  const mask = join(out, `${name}_native_mask.nii.gz`);
+  execFileSync(nativeTrain, ["predict", "--input", scanPath, "--output", mask], { stdio: "inherit" });
+  return parseNifti(readFileSync(mask));
+}
+
+const port = await freePort();
+const origin = `http://127.0.0.1:${port}`;
+const server = spawn(process.execPath, [join(repo, "www/serve.mjs")], { env: { ...process.env, PORT: String(port) }, stdio: "inherit" });
+await new Promise((r) => setTimeout(r, 500));
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-quic", "--no-first-run", "--disable-default-apps", "--disable-extensions"],
+});
+
+/** Every request the page makes: it must be a same-origin GET of a static asset. */
+const requests = [];
+const staticAsset = /^\/(|index\.html|style\.css|dist\/[\w.-]+\.js(\.map)?|pkg\/lungseg(_bg)?\.(js|wasm)|model\/lite\.lungseg|samples\/[\w.-]+\.nii\.gz|favicon\.ico)$/;
+
+async function openPage(query = "") {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push({ url: r.url(), method: r.method() }));
+  page.on("console", (m) => { if (m.type() === "error") console.log(`  [page error] ${m.text()}`); });
+  page.on("pageerror", (e) => console.log(`  [page exception] ${e.message}`));
+  await page.goto(`${origin}/${query}`);
+  await page.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
+  return page;
+}
+
+async function openScan(page, file) {
+  const before = await page.locator("#scan-info").textContent();
+  await page.locator('input[type="file"]').setInputFiles(file);
+  await page.waitForFunction((b) => {
+    const t = document.getElementById("scan-info")?.textContent;
+    return (t !== b && t !== "No scan open.") || !document.getElementById("error")?.hidden;
+  }, before, { timeout: 60_000 });
+}
+
+async function segmentAndExport(page, name) {
+  const t0 = Date.now();
+  await page.getByRole("button", { name: "Segment" }).click();
+  await page.getByRole("status").filter({ hasText: "Done" }).waitFor({ timeout: 900_000 });
+  const seconds = (Date.now() - t0) / 1000;
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export mask" }).click()]);
+  const path = join(out, `${name}_browser_mask.nii.gz`);
+  await download.saveAs(path);
+  check(download.suggestedFilename() === `${name}_mask.nii.gz`, `export is named ${name}_mask.nii.gz (${download.suggestedFilename()})`);
+  return { mask: parseNifti(readFileSync(path)), seconds };
+}
+
+function compareWithNative(browserMask, scanPath, name, backend) {
+  const native = nativePredict(scanPath, `${name}_${backend}`);
+  const scan = parseNifti(readFileSync(scanPath));
+  check(JSON.stringify(browserMask.dims) === JSON.stringify(scan.dims), `${name}: mask dimensions ${browserMask.dims} equal the scan's`);
+  check(JSON.stringify(browserMask.srow) === JSON.stringify(scan.srow) && JSON.stringify(browserMask.pixdim) === JSON.stringify(scan.pixdim),
+    `${name}: mask carries the scan's affine and spacing`);
+  check(browserMask.codes.sform === scan.codes.sform && browserMask.codes.qform === scan.codes.qform, `${name}: qform/sform codes kept`);
+  const d = dice(browserMask.data, native.data);
+  const same = browserMask.data.every((v, i) => v === native.data[i]);
+  check(d >= 0.99, `${name} on ${backend}: Dice(browser, native predict) = ${d.toFixed(5)}${same ? " (identical)" : ""}`);
+}
+
+try {
+  // 0. By default a software WebGPU adapter (SwiftShader here) is passed over for the faster CPU build, with the reason shown.
+  const auto = await openPage();
+  const autoText = (await auto.locator("#backend").textContent()) ?? "";
+  console.log(`  default: ${autoText}`);
+  check(/CPU/.test(autoText) && /software renderer/.test(autoText), "default backend: CPU, because the WebGPU adapter is a software renderer");
+  await auto.context().close();
+
+  // 1. WebGPU (forced): the LIDC HU fixture and a MedSeg slab.
+  const page = await openPage("?backend=webgpu");
+  const backendText = await page.locator("#backend").textContent();
+  console.log(`  ${backendText}`);
+  check(/WebGPU/.test(backendText ?? ""), "WebGPU backend active in headless Chromium");
+
+  const lidc = join(shared, "fixtures/lidc_chest_2slices_hu.nii.gz");
+  await openScan(page, lidc);
+  check(/512 × 512 × 2 int16/.test((await page.locator("#scan-info").textContent()) ?? ""), "LIDC scan opened");
+  const r1 = await segmentAndExport(page, "lidc_chest_2slices_hu");
+  console.log(`  LIDC: ${r1.seconds.toFixed(1)} s for 2 slices`);
+  compareWithNative(r1.mask, lidc, "lidc_chest_2slices_hu", "webgpu");
+  check(/Lung/.test((await page.locator("#results").textContent()) ?? ""), "results show lung volume");
+
+  const slabPath = join(out, "medseg_slab.nii.gz");
+  writeFileSync(slabPath, sliceSlab(readFileSync(join(shared, "medseg/train/image.nii.gz")), 20, 23));
+  await openScan(page, slabPath);
+  const r2 = await segmentAndExport(page, "medseg_slab");
+  console.log(`  MedSeg slab: ${r2.seconds.toFixed(1)} s for 3 slices`);
+  compareWithNative(r2.mask, slabPath, "medseg_slab", "webgpu");
+  await page.screenshot({ path: join(out, "result.png") });
+  console.log(`  screenshot: ${join(out, "result.png")}`);
+
+  // 2. Bad files: clear message, the open scan stays, the page keeps working.
+  const infoBefore = await page.locator("#scan-info").textContent();
+  const corrupt = join(out, "corrupt.nii.gz");
+  writeFileSync(corrupt, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));
+  await openScan(page, corrupt);
+  const err1 = (await page.locator("#error").textContent()) ?? "";
+  check(/corrupt\.nii\.gz: .*not a NIfTI/.test(err1), `corrupt file: "${err1}"`);
+  const truncated = join(out, "truncated.nii.gz");
+  const gz = readFileSync(lidc);
+  writeFileSync(truncated, gz.subarray(0, gz.length >> 1));
+  await openScan(page, truncated);
+  const err2 = (await page.locator("#error").textContent()) ?? "";
+  check(/truncated\.nii\.gz: .*(truncated|gzip)/.test(err2), `truncated file: "${err2}"`);
+  check((await page.locator("#scan-info").textContent()) === infoBefore, "the previous scan stays open");
+  await page.locator("#slice").fill("0");
+  await page.waitForTimeout(300);
+  check((await page.locator("#slice-label").textContent()) === "1 / 3", "the viewer still responds");
+  check(!(await page.getByRole("button", { name: "Export mask" }).isDisabled()), "the previous result can still be exported");
+
+  // 3. The CPU fallback (flex in wasm) gives the native mask too.
+  const cpu = await openPage("?backend=cpu");
+  check(/CPU/.test((await cpu.locator("#backend").textContent()) ?? ""), "CPU fallback selected with ?backend=cpu");
+  await cpu.getByRole("button", { name: "Try a sample scan" }).click();
+  await cpu.waitForFunction(() => /512 × 512 × 2/.test(document.getElementById("scan-info")?.textContent ?? ""), null, { timeout: 60_000 });
+  const r3 = await segmentAndExport(cpu, "lidc_chest_2slices_hu");
+  console.log(`  LIDC on CPU fallback: ${r3.seconds.toFixed(1)} s for 2 slices`);
+  compareWithNative(r3.mask, lidc, "lidc_chest_2slices_hu", "flex");
+
+  // 4. Privacy: nothing but same-origin GETs of static assets, from page load to export.
+  const bad = requests.filter((r) => !r.url.startsWith("blob:") && (r.method !== "GET" || !r.url.startsWith(origin) || !staticAsset.test(new URL(r.url).pathname)));
+  check(requests.length > 5 && bad.length === 0, `privacy: ${requests.length} requests, all same-origin GETs of static assets${bad.length ? `; offending: ${JSON.stringify(bad)}` : ""}`);
+} catch (e) {
+  console.error(e);
+  failures++;
+} finally {
+  await browser.close();
+  server.kill();
+}
+if (failures) {
+  console.error(`${failures} end-to-end check(s) failed`);
+  process.exit(1);
+}
+console.log("end-to-end: all checks passed");

@@ -1,0 +1,43 @@
+// Minimal NIfTI-1 helpers for the end-to-end test: parse a (gzipped) uint8/int16 volume and
+// cut a slab of slices out of one, so the test can feed real scans and read back exports.
+import { gunzipSync, gzipSync } from "node:zlib";
+
+/** @param {Uint8Array} bytes */
+export function parseNifti(bytes) {
+  const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes);
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (dv.getInt32(0, true) !== 348) throw new Error("not a little-endian NIfTI-1 file");
+  const dims = [1, 2, 3].map((i) => dv.getInt16(40 + 2 * i, true));
+  const datatype = dv.getInt16(70, true);
+  const pixdim = [1, 2, 3].map((i) => dv.getFloat32(76 + 4 * i, true));
+  const voxOffset = dv.getFloat32(108, true);
+  const srow = [280, 296, 312].map((o) => [0, 1, 2, 3].map((i) => dv.getFloat32(o + 4 * i, true)));
+  const codes = { qform: dv.getInt16(252, true), sform: dv.getInt16(254, true) };
+  const n = dims[0] * dims[1] * dims[2];
+  const size = { 2: 1, 4: 2 }[datatype];
+  if (!size) throw new Error(`datatype ${datatype} not handled by the test helper`);
+  const data = raw.subarray(voxOffset, voxOffset + n * size);
+  return { raw, dims, datatype, pixdim, srow, codes, voxOffset, data, size };
+}
+
+/** A copy of `nii` holding slices [k0, k1) only, gzipped. */
+export function sliceSlab(bytes, k0, k1) {
+  const v = parseNifti(bytes);
+  const plane = v.dims[0] * v.dims[1] * v.size;
+  const header = Buffer.from(v.raw.subarray(0, v.voxOffset));
+  header.writeInt16LE(k1 - k0, 46);
+  const body = v.raw.subarray(v.voxOffset + k0 * plane, v.voxOffset + k1 * plane);
+  return gzipSync(Buffer.concat([header, body]));
+}
+
+/** Binary Dice between two label arrays (non-zero = infection). */
+export function dice(a, b) {
+  let inter = 0, sa = 0, sb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] !== 0, y = b[i] !== 0;
+    if (x) sa++;
+    if (y) sb++;
+    if (x && y) inter++;
+  }
+  return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
+}
