@@ -15,6 +15,7 @@ cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --release --workspace --all-targets -- -D warnings
+cargo clippy --release --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "native tests"
 cargo test --release --workspace

@@ -16,7 +16,7 @@ use crate::model::complexity::trainable_params;
 use crate::pipeline::{model_input, probabilities, slice_labels};
 use crate::quantify::statistics;
 use crate::volume::{Volume, VolumeInfo, read_nifti, write_mask_nifti};
-use crate::weights::{ModelCard, load_model};
+use crate::weights::{ModelCard, load_for_inference};
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
@@ -215,7 +215,7 @@ impl Segmenter {
                 None,
             )
         };
-        let (model, card) = load_model(&model, &device).map_err(js_err)?;
+        let (model, card) = load_for_inference(&model, &device).map_err(js_err)?;
         Ok(Segmenter {
             model: Rc::new(model),
             card,

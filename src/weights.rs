@@ -101,3 +101,11 @@ pub fn load_model(bytes: &[u8], device: &Device) -> Result<(FfrNet, ModelCard), 
         .map_err(|e| ModelFileError::Weights(e.to_string()))?;
     Ok((model, card))
 }
+
+/// [`load_model`] for inference: BatchNorm folded into the convolutions.
+pub fn load_for_inference(
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(FfrNet, ModelCard), ModelFileError> {
+    load_model(bytes, device).map(|(m, card)| (m.fold_batch_norm(), card))
+}

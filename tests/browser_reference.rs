@@ -28,9 +28,9 @@ const MASKS: &str = concat!(
 fn shipped_model_reference_masks_match_native_predict() {
     use lungseg::intensity::{detect, lung_window};
     use lungseg::pipeline::segment_slices;
-    use lungseg::weights::load_model;
+    use lungseg::weights::load_for_inference;
     let device = Device::flex();
-    let (model, card) = load_model(SHIPPED_MODEL, &device).expect("shipped model loads");
+    let (model, card) = load_for_inference(SHIPPED_MODEL, &device).expect("shipped model loads");
     let volume = medseg();
     let mapping = detect(&volume, lung_window()).unwrap();
     let mut labels = Vec::new();

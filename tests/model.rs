@@ -98,3 +98,32 @@ fn config_validation_rejects_nonsense() {
     c.std = vec![0.0];
     assert!(c.validate().is_err());
 }
+
+#[test]
+fn folding_batch_norm_keeps_the_outputs() {
+    use lungseg::fixed_weights::fixed_weights;
+    let device = Device::flex();
+    let config = Preset::Lite.config().with_classes(4);
+    let model = fixed_weights(config.init(&device));
+    let x = Tensor::<4>::random(
+        [2, 1, 128, 128],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let a: Vec<f32> = model.forward(x.clone()).into_data().iter::<f32>().collect();
+    let b: Vec<f32> = model
+        .fold_batch_norm()
+        .forward(x)
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(&b)
+        .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+    assert!(
+        scale > 0.01 && diff <= 1e-4 * scale.max(1.0),
+        "max |Δ| {diff} (scale {scale})"
+    );
+}

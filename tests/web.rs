@@ -74,7 +74,8 @@ const MASKS: &[u8] = include_bytes!("fixtures/shipped_medseg_masks.bin.gz");
 async fn shipped_masks(device: &Device) -> Vec<u8> {
     use lungseg::intensity::{detect, lung_window};
     use lungseg::pipeline::{model_input, probabilities, slice_labels};
-    let (model, card) = lungseg::weights::load_model(SHIPPED_MODEL, device).expect("shipped model");
+    let (model, card) =
+        lungseg::weights::load_for_inference(SHIPPED_MODEL, device).expect("shipped model");
     let cfg = card.config;
     let volume = medseg();
     let mapping = detect(&volume, lung_window()).unwrap();

@@ -11,7 +11,7 @@ use lungseg::model::{FfrNet, Preset};
 use lungseg::pipeline::segment_slices;
 use lungseg::quantify::{Statistics, statistics};
 use lungseg::volume::{read_nifti, write_mask_nifti};
-use lungseg::weights::{ModelCard, load_model, save_model};
+use lungseg::weights::{ModelCard, load_for_inference, load_model, save_model};
 
 use crate::augment::Augment;
 use crate::backend;
@@ -173,6 +173,12 @@ fn load(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
     load_model(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// [`load`] with BatchNorm folded, for `eval` and `predict`.
+fn load_inference(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    load_for_inference(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     #[arg(long, default_value_os_t = crate::default_model())]
@@ -220,7 +226,7 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
         ),
         None => {
             let device = backend::device(&a.backend)?;
-            let (model, card) = load(&a.model, &device)?;
+            let (model, card) = load_inference(&a.model, &device)?;
             let what = format!(
                 "model {} ({} classes)",
                 card.config.name, card.config.classes
@@ -299,7 +305,7 @@ pub struct PredictArgs {
 
 pub fn predict(a: PredictArgs) -> Result<(), String> {
     let device = backend::device(&a.backend)?;
-    let (model, card) = load(&a.model, &device)?;
+    let (model, card) = load_inference(&a.model, &device)?;
     let bytes = std::fs::read(&a.input).map_err(|e| format!("{}: {e}", a.input.display()))?;
     let volume = read_nifti(&bytes).map_err(|e| format!("{}: {e}", a.input.display()))?;
     let window = match a.window.as_deref() {

@@ -2,9 +2,11 @@
 
 mod augment;
 mod backend;
+mod bench;
 mod checkpoint;
 mod commands;
 mod data;
+mod parity;
 mod poly_lr;
 mod rng;
 mod train;
@@ -36,6 +38,10 @@ enum Command {
     Predict(commands::PredictArgs),
     /// Write the compact model file the browser loads, with its model card.
     Export(commands::ExportArgs),
+    /// Dump weights, inputs, logits and one step's gradients for the PyTorch parity check (py/).
+    Parity(parity::ParityArgs),
+    /// burn flex against PyTorch CPU: forward and training-step times and peak memory.
+    Bench(bench::BenchArgs),
     /// Parameters and GFLOP per slice of a preset.
     Info {
         #[arg(long, default_value = "lite")]
@@ -52,6 +58,8 @@ fn main() {
         Command::Eval(a) => commands::eval(a),
         Command::Predict(a) => commands::predict(a),
         Command::Export(a) => commands::export(a),
+        Command::Parity(a) => parity::parity(a),
+        Command::Bench(a) => bench::bench(a),
         Command::Info { preset, classes } => commands::info(&preset, classes),
     };
     if let Err(e) = result {

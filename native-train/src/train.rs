@@ -269,8 +269,15 @@ pub fn train_run(
             && (epoch.is_multiple_of(opts.valid_every.max(1))
                 || epoch == opts.epochs
                 || opts.max_iterations.is_some_and(|m| sched.iteration >= m));
-        let report =
-            validate_now.then(|| validate(&model.valid(), cfg, data, &split.valid, &valid_device));
+        let report = validate_now.then(|| {
+            validate(
+                &model.valid().fold_batch_norm(),
+                cfg,
+                data,
+                &split.valid,
+                &valid_device,
+            )
+        });
         let log = EpochLog {
             epoch,
             iterations: sched.iteration,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod conv_bn;
 pub mod decoder;
 pub mod ffrnet;
+pub mod fold;
 pub mod panorama;
 pub mod peer_fuse;
 pub mod resize;
