@@ -4,9 +4,11 @@
 //! `LUNGSEG_BLESS=1 cargo test --release --test browser_reference` rewrites the files.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
 mod reference;
 
 use burn::prelude::*;
+use common::gunzip;
 use reference::*;
 
 const LOGITS: &str = concat!(

@@ -3,9 +3,11 @@
 //! `tests/browser_reference.rs`), the `flex` fallback inside wasm, and NIfTI parsing in wasm.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
 mod reference;
 
 use burn::prelude::*;
+use common::gunzip;
 use lungseg::wasm::webgpu_device;
 use reference::*;
 use wasm_bindgen_test::*;

@@ -85,12 +85,3 @@ pub fn dice(a: &[u8], b: &[u8]) -> f64 {
         2.0 * inter as f64 / (sa + sb) as f64
     }
 }
-
-pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .expect("gzip");
-    out
-}

@@ -49,16 +49,17 @@ function native() {
   return (Date.now() - t0) / 1000 / count;
 }
 
+/** @type {{ name: string, first: number, steady: number }[]} */
 const rows = [];
 const nat = native();
-rows.push(["native flex (CLI, incl. start-up)", nat, nat]);
+rows.push({ name: "native flex (CLI, incl. start-up)", first: nat, steady: nat });
 const cpu = await inBrowser("cpu");
-rows.push([`browser CPU fallback (wasm flex)`, cpu.first, cpu.steady]);
+rows.push({ name: "browser CPU fallback (wasm flex)", first: cpu.first, steady: cpu.steady });
 const gpu = await inBrowser("webgpu");
-rows.push([`browser WebGPU — ${gpu.adapter?.replace(/^Backend: /, "")}`, gpu.first, gpu.steady]);
+rows.push({ name: `browser WebGPU — ${gpu.adapter?.replace(/^Backend: /, "")}`, first: gpu.first, steady: gpu.steady });
 await browser.close();
 server.kill();
 
 console.log(`\n${count} slices of ${source} (512×512), seconds per slice; ratio = steady ÷ native flex\n`);
 console.log("| path | first run | steady | ratio |\n|---|---|---|---|");
-for (const [name, first, steady] of rows) console.log(`| ${name} | ${first.toFixed(2)} | ${steady.toFixed(2)} | ${(steady / nat).toFixed(2)}× |`);
+for (const { name, first, steady } of rows) console.log(`| ${name} | ${first.toFixed(2)} | ${steady.toFixed(2)} | ${(steady / nat).toFixed(2)}× |`);

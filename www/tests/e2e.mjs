@@ -130,6 +130,15 @@ try {
   await page.screenshot({ path: join(out, "result.png") });
   console.log(`  screenshot: ${join(out, "result.png")}`);
 
+  // Cancel stops a running segmentation between slices and keeps what was done.
+  await page.getByRole("button", { name: "Segment" }).click();
+  await page.waitForFunction(() => /^1 \/ 3 slices/.test(document.getElementById("progress-text")?.textContent ?? ""), null, { timeout: 300_000 });
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await page.getByRole("status").filter({ hasText: "Cancelled" }).waitFor({ timeout: 300_000 });
+  const partial = (await page.locator("#results").textContent()) ?? "";
+  check(/Partial: [12] of 3 slices/.test(partial), "Cancel stops after the running slice and reports a partial result");
+  check(!(await page.getByRole("button", { name: "Segment" }).isDisabled()), "Segment is available again after Cancel");
+
   // 2. Bad files: clear message, the open scan stays, the page keeps working.
   const infoBefore = await page.locator("#scan-info").textContent();
   const corrupt = join(out, "corrupt.nii.gz");
