@@ -370,3 +370,113 @@ fn info_prints_parameters_and_gflop() {
         "{text}"
     );
 }
+
+#[test]
+fn same_seed_same_numbers_and_four_classes_and_folds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let d = data.to_str().unwrap();
+    let run_a = tmp.path().join("a");
+    let run_b = tmp.path().join("b");
+    for r in [&run_a, &run_b] {
+        ok(&[
+            "train",
+            "--data",
+            d,
+            "--out",
+            r.to_str().unwrap(),
+            "--batch-size",
+            "2",
+            "--max-iterations",
+            "2",
+            "--seed",
+            "11",
+        ]);
+    }
+    let read = |r: &Path| std::fs::read_to_string(r.join("log.jsonl")).unwrap();
+    let strip = |s: String| -> Vec<serde_json::Value> {
+        s.lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut()
+                    .unwrap()
+                    .retain(|k, _| !["seconds", "slices_per_s"].contains(&k.as_str()));
+                v
+            })
+            .collect()
+    };
+    assert_eq!(
+        strip(read(&run_a)),
+        strip(read(&run_b)),
+        "same seed, same backend: same losses and validation"
+    );
+
+    // Four classes: trains, and eval reports each class.
+    let four = tmp.path().join("four");
+    ok(&[
+        "train",
+        "--data",
+        d,
+        "--out",
+        four.to_str().unwrap(),
+        "--classes",
+        "4",
+        "--batch-size",
+        "2",
+        "--max-iterations",
+        "1",
+    ]);
+    let text = ok(&[
+        "eval",
+        "--model",
+        four.join("last.lungseg").to_str().unwrap(),
+        "--data",
+        d,
+    ]);
+    for class in ["infection", "ground_glass", "consolidation", "effusion"] {
+        assert!(text.contains(&format!("| {class:<14} |")), "{text}");
+    }
+
+    // Cross-validation over similarity groups writes every fold and a summary.
+    let cv = tmp.path().join("cv");
+    let text = ok(&[
+        "train",
+        "--data",
+        d,
+        "--out",
+        cv.to_str().unwrap(),
+        "--folds",
+        "3",
+        "--batch-size",
+        "1",
+        "--max-iterations",
+        "1",
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cv.join("cv.json")).unwrap()).unwrap();
+    assert_eq!(summary["folds"].as_array().unwrap().len(), 3, "{text}");
+    let held: Vec<u64> = summary["folds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            f["valid_slices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|z| z.as_u64().unwrap())
+        })
+        .collect();
+    let mut sorted = held.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec![0, 1, 2],
+        "every slice is held out exactly once"
+    );
+    assert!(summary["last_epoch"]["dice_per_slice"]["mean"].is_number());
+    for f in 0..3 {
+        assert!(cv.join(format!("fold-{f}/last.lungseg")).exists());
+    }
+}
