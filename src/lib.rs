@@ -4,6 +4,10 @@
 //! Data flows one way: bytes → [`volume`] → [`intensity`] windowed slices → [`model`] →
 //! probabilities → masks → [`metrics`] / statistics / export.
 
+/// Where the build found the project's shared real data (`shared/data`), for tests and
+/// benchmarks; see `build.rs`.
+pub const SHARED_DATA: &str = env!("LUNGSEG_SHARED_DATA");
+
 pub mod edt;
 pub mod fixed_weights;
 pub mod intensity;

@@ -10,9 +10,7 @@ use lungseg::volume::{read_nifti, write_mask_nifti};
 use lungseg::weights::load_model;
 
 fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel)
+    PathBuf::from(lungseg::SHARED_DATA).join(rel)
 }
 
 fn run(args: &[&str]) -> (bool, String) {

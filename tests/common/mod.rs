@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 
 pub fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(rel)
+    PathBuf::from(lungseg::SHARED_DATA).join(rel)
 }
 
 pub fn read(rel: &str) -> Vec<u8> {

@@ -9,8 +9,10 @@ use lungseg::model::{FfrNet, FfrNetConfig, Preset};
 use lungseg::pipeline::model_input;
 use lungseg::volume::{Volume, read_nifti};
 
-pub const LIDC: &[u8] =
-    include_bytes!("../../../shared/data/fixtures/lidc_chest_2slices_hu.nii.gz");
+pub const LIDC: &[u8] = include_bytes!(concat!(
+    env!("LUNGSEG_SHARED_DATA"),
+    "/fixtures/lidc_chest_2slices_hu.nii.gz"
+));
 /// Every STRIDE-th logit is kept in the reference file.
 pub const STRIDE: usize = 17;
 
@@ -62,7 +64,10 @@ pub fn decode_f32(bytes: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-pub const MEDSEG: &[u8] = include_bytes!("../../../shared/data/medseg/train/image.nii.gz");
+pub const MEDSEG: &[u8] = include_bytes!(concat!(
+    env!("LUNGSEG_SHARED_DATA"),
+    "/medseg/train/image.nii.gz"
+));
 pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../www/model/lite.lungseg");
 /// MedSeg slices the shipped model is compared on (one from the validation split, one not).
 pub const MEDSEG_SLICES: [usize; 2] = [6, 20];

@@ -7,10 +7,10 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { dice, parseNifti, sliceSlab } from "./nifti.mjs";
+import { dice, parseNifti, sharedData, sliceSlab } from "./nifti.mjs";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const shared = resolve(repo, "../shared/data");
+const shared = sharedData(repo);
 const out = join(repo, "target/e2e");
 mkdirSync(out, { recursive: true });
 const nativeTrain = join(repo, "target/release/native-train");

@@ -1,6 +1,16 @@
 // Minimal NIfTI-1 helpers for the end-to-end test: parse a (gzipped) uint8/int16 volume and
 // cut a slab of slices out of one, so the test can feed real scans and read back exports.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+
+/** The shared real data: $LUNGSEG_SHARED_DATA, ../shared/data beside the checkout, or /work/shared/data. */
+export function sharedData(repo) {
+  const candidates = [process.env.LUNGSEG_SHARED_DATA, resolve(repo, "../shared/data"), "/work/shared/data"];
+  const found = candidates.find((p) => p && existsSync(resolve(p, "medseg/train/image.nii.gz")));
+  if (!found) throw new Error("shared data not found: set LUNGSEG_SHARED_DATA");
+  return found;
+}
 
 /** @param {Uint8Array} bytes */
 export function parseNifti(bytes) {
