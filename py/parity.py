@@ -92,8 +92,9 @@ def main(dump: Path) -> int:
     grads = {burn_to_torch(k): v for k, v in load_file(str(dump / "grads.safetensors")).items()}
     within, noise, bad = 0, [], []
     errors = []
-    # PyTorch float32's worst distance to float64 on this very step: the float32 noise floor.
-    envelope = max(rel(g32[n].double(), g) for n, g in g64.items() if n != "decoder.refine.conv.bias")
+    # The float32 noise floor: PyTorch float32's worst distance to float64 on this very step,
+    # with a 25 % margin (it is itself one sample of rounding noise).
+    envelope = 1.25 * max(rel(g32[n].double(), g) for n, g in g64.items() if n != "decoder.refine.conv.bias")
     for name, g in g64.items():
         # A conv bias right before a batch-statistics BatchNorm has an exactly zero gradient
         # (the BN subtracts it again); both sides carry only rounding noise there.
@@ -111,7 +112,7 @@ def main(dump: Path) -> int:
     print(f"     gradient relative differences to float64: median {errors[len(errors) // 2]:.1e}, max {errors[-1]:.1e}")
     if noise:
         worst = max(noise, key=lambda x: x[1])
-        print(f"     {len(noise)} tensors beyond 1e-3 but within PyTorch float32's own worst distance to float64 ({envelope:.1e}); "
+        print(f"     {len(noise)} tensors beyond 1e-3 but within the float32 noise floor ({envelope:.1e}); "
               f"worst {worst[0]}: burn {worst[1]:.1e}, PyTorch float32 {worst[2]:.1e}")
     check(not bad, f"gradients: {within} of {len(errors)} tensors within 1e-3 relative, {len(noise)} within float32 noise"
           + (f"; beyond it: {bad}" if bad else ""))

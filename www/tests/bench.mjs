@@ -11,8 +11,8 @@ import { sharedData, sliceSlab } from "./nifti.mjs";
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const out = join(repo, "target/bench");
 mkdirSync(out, { recursive: true });
-const source = process.argv[2] ?? join(sharedData(repo), "medseg/train/image.nii.gz");
-const count = Number(process.argv[3] ?? 4);
+const source = process.argv[2] || join(sharedData(repo), "medseg/train/image.nii.gz");
+const count = Number(process.argv[3] || 4);
 const scan = join(out, "bench_scan.nii.gz");
 writeFileSync(scan, sliceSlab(readFileSync(source), 20, 20 + count));
 
