@@ -127,3 +127,103 @@ fn folding_batch_norm_keeps_the_outputs() {
         "max |Δ| {diff} (scale {scale})"
     );
 }
+
+/// The fused `flex` gates compute what the composed burn ops compute, leave shared inputs alone,
+/// and keep exact gradients under autodiff (which runs the composition).
+#[test]
+fn fused_gates_match_the_composed_ops() {
+    use burn::tensor::Distribution;
+    use burn::tensor::activation::sigmoid;
+    use lungseg::model::gate::{Gate, gated, gated_residual};
+    let device = Device::flex();
+    let g = Tensor::<4>::random([2, 3, 17, 19], Distribution::Normal(0.0, 4.0), &device);
+    let v = Tensor::<4>::random([2, 3, 17, 19], Distribution::Normal(0.0, 1.0), &device);
+    let close = |a: Tensor<4>, b: Tensor<4>| {
+        let d: f32 = (a - b).abs().max().into_scalar();
+        assert!(d < 1e-6, "fused gate off by {d}");
+    };
+    let keep = g.clone().into_data();
+    close(
+        gated(g.clone(), v.clone(), Gate::On),
+        sigmoid(g.clone()) * v.clone(),
+    );
+    close(
+        gated(g.clone(), v.clone(), Gate::Off),
+        sigmoid(g.clone().neg()) * v.clone(),
+    );
+    close(
+        gated_residual(g.clone(), v.clone()),
+        g.clone() + sigmoid(g.clone().neg()) * v.clone(),
+    );
+    // Fresh (unshared) buffers take the in-place path; non-contiguous views the fallback.
+    close(
+        gated(g.clone() * 1.0, v.clone() * 1.0, Gate::On),
+        sigmoid(g.clone()) * v.clone(),
+    );
+    let gt = g.clone().swap_dims(2, 3);
+    let vt = v.clone().swap_dims(2, 3);
+    close(
+        gated_residual(gt.clone(), vt.clone()),
+        gt.clone() + sigmoid(gt.neg()) * vt,
+    );
+    assert_eq!(g.into_data(), keep, "a shared input was overwritten");
+
+    let ad = Device::flex().autodiff();
+    let x = Tensor::<4>::random([1, 2, 5, 5], Distribution::Normal(0.0, 2.0), &ad).require_grad();
+    let u = Tensor::<4>::random([1, 2, 5, 5], Distribution::Normal(0.0, 1.0), &ad);
+    let fused = gated_residual(x.clone(), u.clone()) + gated(x.clone(), u.clone(), Gate::On);
+    let grads = fused.sum().backward();
+    let dx_fused = x.grad(&grads).unwrap();
+    let composed = x.clone() + sigmoid(x.clone().neg()) * u.clone() + sigmoid(x.clone()) * u;
+    let grads = composed.sum().backward();
+    let dx = x.grad(&grads).unwrap();
+    let d: f32 = (dx_fused - dx).abs().max().into_scalar();
+    assert!(d < 1e-6, "gradients differ by {d}");
+}
+
+/// The `flex` GEMM convolution equals burn's `conv2d` on every geometry FFRNet uses (and a few
+/// it does not): strides, dilations beyond the image, asymmetric padding, with and without bias.
+#[test]
+fn gemm_convolution_matches_burn_conv2d() {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+    use lungseg::model::conv_gemm::conv2d;
+    let device = Device::flex();
+    // (cin, cout, h, w, kernel, stride, dilation, padding (top, left, bottom, right), bias)
+    let cases = [
+        (3, 8, 33, 29, 7, 2, 1, (3, 3, 3, 3), false),
+        (16, 8, 17, 19, 3, 1, 1, (1, 1, 1, 1), true),
+        (16, 8, 17, 19, 3, 2, 1, (1, 1, 1, 1), false),
+        (8, 12, 16, 16, 3, 1, 6, (6, 6, 6, 6), true),
+        (8, 12, 16, 16, 3, 1, 18, (18, 18, 18, 18), true),
+        (12, 6, 15, 15, 1, 1, 1, (0, 0, 0, 0), true),
+        (12, 6, 15, 15, 1, 2, 1, (0, 0, 0, 0), false),
+        (5, 4, 10, 12, 3, 1, 2, (0, 1, 2, 3), true),
+        // Big enough that im2col runs in row blocks (three of them, the last one short).
+        (64, 4, 128, 128, 3, 1, 1, (1, 1, 1, 1), true),
+        (64, 4, 255, 128, 3, 2, 2, (2, 2, 2, 2), false),
+    ];
+    for (cin, cout, h, w, k, s, d, (t, l, b, r), bias) in cases {
+        let conv = Conv2dConfig::new([cin, cout], [k, k])
+            .with_stride([s, s])
+            .with_dilation([d, d])
+            .with_padding(PaddingConfig2d::Explicit(t, l, b, r))
+            .with_bias(bias)
+            .init(&device);
+        let x = Tensor::<4>::random([2, cin, h, w], Distribution::Default, &device);
+        let close = |got: Tensor<4>, expected: Tensor<4>| {
+            assert_eq!(got.dims(), expected.dims());
+            let diff: f32 = (got - expected.clone()).abs().max().into_scalar();
+            let scale: f32 = expected.abs().max().into_scalar();
+            assert!(
+                diff <= 1e-5 * scale.max(1.0),
+                "k{k} s{s} d{d} pad ({t},{l},{b},{r}): off by {diff}"
+            );
+        };
+        close(conv2d(&conv, x.clone()), conv.forward(x.clone()));
+        // A transposed (non-contiguous) input takes burn's own path.
+        let xt = x.swap_dims(2, 3);
+        close(conv2d(&conv, xt.clone()), conv.forward(xt));
+    }
+}

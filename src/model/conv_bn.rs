@@ -6,6 +6,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
+use super::conv_gemm::conv2d;
+
 /// A bias-free convolution followed by batch normalisation, optionally ReLU.
 #[derive(Module, Debug)]
 pub struct ConvBn {
@@ -77,7 +79,7 @@ impl ConvSpec {
 
 impl ConvBn {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.conv.forward(x);
+        let y = conv2d(&self.conv, x);
         let y = if self.folded { y } else { self.bn.forward(y) };
         if self.relu { relu(y) } else { y }
     }

@@ -6,6 +6,7 @@ use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 
 use super::conv_bn::{ConvBn, ConvSpec};
+use super::conv_gemm::conv2d;
 use super::resize::{resize_to, spatial};
 
 #[derive(Module, Debug)]
@@ -37,6 +38,6 @@ impl Decoder {
             let deeper = resize_to(d, spatial(&level));
             d = up.forward(Tensor::cat(vec![level, deeper], 1));
         }
-        self.classifier.forward(self.refine.forward(d))
+        conv2d(&self.classifier, self.refine.forward(d))
     }
 }

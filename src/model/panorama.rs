@@ -14,7 +14,8 @@ use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
 use super::conv_bn::ConvSpec;
-use super::peer_fuse::gate_off;
+use super::conv_gemm::conv2d;
+use super::gate::gated_residual;
 use super::resize::{resize_to, spatial};
 
 /// One cross-level fusion unit with a main input and `levels − 1` auxiliary inputs.
@@ -43,10 +44,10 @@ impl CrossFuse {
     pub fn forward(&self, main: Tensor<4>, aux: Vec<Tensor<4>>) -> Tensor<4> {
         let mut all = vec![main.clone()];
         all.extend(aux.iter().cloned());
-        let g = self.global.forward(Tensor::cat(all, 1));
+        let g = conv2d(&self.global, Tensor::cat(all, 1));
         let mut sum: Option<Tensor<4>> = None;
         for ((s, mix), excite) in aux.into_iter().zip(&self.mix).zip(&self.excite) {
-            let a = mix.forward(Tensor::cat(vec![g.clone(), s], 1));
+            let a = conv2d(mix, Tensor::cat(vec![g.clone(), s], 1));
             let w = sigmoid(excite.forward(a.clone().mean_dim(2).mean_dim(3)));
             let term = a * w;
             sum = Some(match sum {
@@ -55,7 +56,7 @@ impl CrossFuse {
             });
         }
         let sum = sum.expect("at least one auxiliary level");
-        main.clone() + gate_off(main) * sum
+        gated_residual(main, sum)
     }
 }
 

@@ -12,9 +12,10 @@
 
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
 
 use super::conv_bn::ConvSpec;
+use super::conv_gemm::conv2d;
+use super::gate::{Gate, gated, gated_residual};
 
 #[derive(Module, Debug)]
 pub struct PeerFuse {
@@ -48,21 +49,15 @@ impl PeerFuse {
         );
         let mut xs = xs.into_iter();
         let mut h = xs.next().expect("at least two inputs");
-        let mut m = gate_off(self.memory[0].forward(h.clone())) * h.clone();
+        let mut m = gated(conv2d(&self.memory[0], h.clone()), h.clone(), Gate::Off);
         for (k, x) in xs.enumerate() {
-            let fused = self.fuse[k].forward(Tensor::cat(vec![m.clone(), h], 1));
-            h = x.clone() + gate_off(x) * fused;
+            let fused = conv2d(&self.fuse[k], Tensor::cat(vec![m.clone(), h], 1));
+            h = gated_residual(x, fused);
             if k + 2 < n {
-                m = gate_off(self.memory[k + 1].forward(h.clone())) * h.clone()
-                    + sigmoid(self.carry[k].forward(m.clone())) * m;
+                m = gated(conv2d(&self.memory[k + 1], h.clone()), h.clone(), Gate::Off)
+                    + gated(conv2d(&self.carry[k], m.clone()), m, Gate::On);
             }
         }
         h
     }
-}
-
-/// 1 − σ(x): the "keep what is not yet known" gate used throughout FFRNet.
-pub fn gate_off(x: Tensor<4>) -> Tensor<4> {
-    // 1 − σ(x) = σ(−x): one kernel instead of three.
-    sigmoid(x.neg())
 }
