@@ -213,9 +213,9 @@ mod flex {
                 for y0 in (0..self.oh).step_by(rows_per_block) {
                     let rows = rows_per_block.min(self.oh - y0);
                     let n = rows * self.ow;
-                    col.clear();
+                    // im2col writes every element, so the buffer is reused as it is.
                     col.resize(k * n, 0f32);
-                    self.im2col(xb, y0, rows, &mut col);
+                    self.im2col(xb, y0, rows, &mut col[..k * n]);
                     gemm(
                         n,
                         self.cout,
@@ -232,7 +232,8 @@ mod flex {
             out
         }
 
-        /// `col[(ci, ky, kx)][(y − y0, x)]` = the input pixel that tap sees, 0 in the padding.
+        /// `col[(ci, ky, kx)][(y − y0, x)]` = the input pixel that tap sees, 0 in the padding; every
+        /// element is written.
         fn im2col(&self, xb: &[f32], y0: usize, rows: usize, col: &mut [f32]) {
             let n = rows * self.ow;
             let fill = |r: usize, dst: &mut [f32]| {
@@ -245,6 +246,7 @@ mod flex {
                     let iy = ((y0 + i) * self.stride[0] + ky * self.dilation[0]) as isize
                         - self.pad[0] as isize;
                     if iy < 0 || iy >= self.h as isize {
+                        line.fill(0.0);
                         continue;
                     }
                     let src = &plane[iy as usize * self.w..][..self.w];
@@ -253,9 +255,12 @@ mod flex {
                     let first = if dx >= 0 { 0 } else { ((-dx) + s - 1) / s };
                     let last = ((self.w as isize - 1 - dx).div_euclid(s) + 1).min(self.ow as isize);
                     if first >= last {
+                        line.fill(0.0);
                         continue;
                     }
                     let (first, last) = (first as usize, last as usize);
+                    line[..first].fill(0.0);
+                    line[last..].fill(0.0);
                     let start = (first as isize * s + dx) as usize;
                     if s == 1 {
                         line[first..last].copy_from_slice(&src[start..start + last - first]);
