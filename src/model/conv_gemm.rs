@@ -7,16 +7,14 @@
 //! matrix (position-major, in row blocks that bound its memory) from contiguous row segments;
 //! the weights are read in their stored layout and the output is written straight into NCHW,
 //! bias included. Everywhere else (WebGPU, CUDA, autodiff, grouped convolutions) it is burn's
-//! own `conv2d`.
+//! own `conv2d` (see [`super::kernels`]).
 
-use burn::backend::Backend;
-use burn::backend::backend_extension;
-use burn::backend::ops::ModuleOps;
-use burn::backend::tensor::FloatTensor;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::ops::ConvOptions;
+
+use super::kernels::InferenceKernels;
 
 /// `conv.forward(x)`, through the fast path where one exists.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
@@ -31,65 +29,19 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     );
     let (x, weight) = (x.into_dispatch(), conv.weight.val().into_dispatch());
     Tensor::from_dispatch(match &conv.bias {
-        Some(bias) => <burn::backend::Dispatch as ConvBackend>::conv2d_gemm_bias(
+        Some(bias) => <burn::backend::Dispatch as InferenceKernels>::conv2d_gemm_bias(
             x,
             weight,
             bias.val().into_dispatch(),
             options,
         ),
-        None => <burn::backend::Dispatch as ConvBackend>::conv2d_gemm(x, weight, options),
+        None => <burn::backend::Dispatch as InferenceKernels>::conv2d_gemm(x, weight, options),
     })
 }
 
-#[backend_extension(
-    Flex: cfg(feature = "flex"),
-    Cube: cfg(any(
-        feature = "wgpu",
-        feature = "vulkan",
-        feature = "cuda",
-        feature = "webgpu",
-        target_arch = "wasm32"
-    )),
-    Autodiff
-)]
-pub trait ConvBackend: Backend {
-    fn conv2d_gemm(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        <Self as ModuleOps<Self>>::conv2d(x, weight, None, options)
-    }
-
-    // (The extension macro takes no optional tensors, hence two entry points.)
-    fn conv2d_gemm_bias(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        <Self as ModuleOps<Self>>::conv2d(x, weight, Some(bias), options)
-    }
-}
-
-#[cfg(any(
-    feature = "wgpu",
-    feature = "vulkan",
-    feature = "cuda",
-    feature = "webgpu",
-    target_arch = "wasm32"
-))]
-impl ConvBackend for burn::backend::Cube {}
-
-impl<B: ConvBackend, C: burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy>
-    ConvBackend for burn::backend::Autodiff<B, C>
-{
-}
-
 #[cfg(feature = "flex")]
-mod flex {
-    use super::ConvBackend;
-    use crate::model::gate::plain_f32;
+pub(crate) mod flex {
+    use crate::model::kernels::plain_f32;
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
     use burn::backend::ops::ModuleOps;
@@ -99,22 +51,7 @@ mod flex {
     /// im2col blocks stay under this many floats (16 MB).
     const COL_LIMIT: usize = 1 << 22;
 
-    impl ConvBackend for Flex {
-        fn conv2d_gemm(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
-            conv(x, weight, None, options)
-        }
-
-        fn conv2d_gemm_bias(
-            x: FlexTensor,
-            weight: FlexTensor,
-            bias: FlexTensor,
-            options: ConvOptions<2>,
-        ) -> FlexTensor {
-            conv(x, weight, Some(bias), options)
-        }
-    }
-
-    fn conv(
+    pub(crate) fn conv(
         x: FlexTensor,
         weight: FlexTensor,
         bias: Option<FlexTensor>,

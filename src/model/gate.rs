@@ -2,15 +2,16 @@
 //!
 //! FFRNet gates everything: `σ(g) ⊙ v`, `(1 − σ(g)) ⊙ v` and `x + (1 − σ(x)) ⊙ u`. Written
 //! as separate tensor ops these are three to four passes with a scalar `exp` each, and on the
-//! `flex` CPU backend they cost 28 % of a lite forward pass (BENCHMARKS.md). A burn backend
-//! extension runs them as one pass on `flex` inference tensors (rayon-parallel, a vectorisable
-//! `exp`), and as the same composition of burn ops everywhere else: WebGPU / CUDA kernels and
-//! autodiff, so training keeps its exact gradients.
+//! `flex` CPU backend they cost 28 % of a lite forward pass (BENCHMARKS.md). On `flex` inference
+//! tensors they run as one pass (rayon-parallel, a vectorisable `exp`); everywhere else as the
+//! same composition of burn ops: WebGPU / CUDA kernels and autodiff, so training keeps its exact
+//! gradients (see [`super::kernels`]).
 
 use burn::backend::Backend;
-use burn::backend::backend_extension;
 use burn::backend::tensor::FloatTensor;
 use burn::prelude::*;
+
+use super::kernels::InferenceKernels;
 
 /// Which side of the gate passes: `σ(g)` ("on") or `1 − σ(g) = σ(−g)` ("off": the
 /// "keep what is not yet known" gate used throughout FFRNet).
@@ -23,7 +24,7 @@ pub enum Gate {
 /// `σ(g) ⊙ v` or `(1 − σ(g)) ⊙ v`.
 pub fn gated(gate: Tensor<4>, value: Tensor<4>, side: Gate) -> Tensor<4> {
     assert_eq!(gate.dims(), value.dims(), "gate and value shapes differ");
-    Tensor::from_dispatch(<burn::backend::Dispatch as GateBackend>::gated(
+    Tensor::from_dispatch(<burn::backend::Dispatch as InferenceKernels>::gated(
         gate.into_dispatch(),
         value.into_dispatch(),
         side == Gate::Off,
@@ -33,36 +34,16 @@ pub fn gated(gate: Tensor<4>, value: Tensor<4>, side: Gate) -> Tensor<4> {
 /// `x + (1 − σ(x)) ⊙ update`: a residual update let through where `x` is not yet confident.
 pub fn gated_residual(x: Tensor<4>, update: Tensor<4>) -> Tensor<4> {
     assert_eq!(x.dims(), update.dims(), "residual and update shapes differ");
-    Tensor::from_dispatch(<burn::backend::Dispatch as GateBackend>::gated_residual(
-        x.into_dispatch(),
-        update.into_dispatch(),
-    ))
+    Tensor::from_dispatch(
+        <burn::backend::Dispatch as InferenceKernels>::gated_residual(
+            x.into_dispatch(),
+            update.into_dispatch(),
+        ),
+    )
 }
 
-#[backend_extension(
-    Flex: cfg(feature = "flex"),
-    Cube: cfg(any(
-        feature = "wgpu",
-        feature = "vulkan",
-        feature = "cuda",
-        feature = "webgpu",
-        target_arch = "wasm32"
-    )),
-    Autodiff
-)]
-pub trait GateBackend: Backend {
-    /// `σ(±g) ⊙ v`; `off` negates `g`.
-    fn gated(gate: FloatTensor<Self>, value: FloatTensor<Self>, off: bool) -> FloatTensor<Self> {
-        composed_gated::<Self>(gate, value, off)
-    }
-
-    /// `x + σ(−x) ⊙ update`.
-    fn gated_residual(x: FloatTensor<Self>, update: FloatTensor<Self>) -> FloatTensor<Self> {
-        composed_gated_residual::<Self>(x, update)
-    }
-}
-
-fn composed_gated<B: Backend>(
+/// `σ(±g) ⊙ v` in burn ops; `off` negates `g`.
+pub(crate) fn composed_gated<B: Backend>(
     gate: FloatTensor<B>,
     value: FloatTensor<B>,
     off: bool,
@@ -71,7 +52,8 @@ fn composed_gated<B: Backend>(
     B::float_mul(B::sigmoid(gate), value)
 }
 
-fn composed_gated_residual<B: Backend>(
+/// `x + σ(−x) ⊙ update` in burn ops.
+pub(crate) fn composed_gated_residual<B: Backend>(
     x: FloatTensor<B>,
     update: FloatTensor<B>,
 ) -> FloatTensor<B> {
@@ -79,38 +61,23 @@ fn composed_gated_residual<B: Backend>(
     B::float_add(x, B::float_mul(off, update))
 }
 
-#[cfg(any(
-    feature = "wgpu",
-    feature = "vulkan",
-    feature = "cuda",
-    feature = "webgpu",
-    target_arch = "wasm32"
-))]
-impl GateBackend for burn::backend::Cube {}
-
-impl<B: GateBackend, C: burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy>
-    GateBackend for burn::backend::Autodiff<B, C>
-{
-}
-
 #[cfg(feature = "flex")]
-mod flex {
-    use super::{GateBackend, composed_gated, composed_gated_residual, plain_f32};
+pub(crate) mod flex {
+    use super::{composed_gated, composed_gated_residual};
+    use crate::model::kernels::plain_f32;
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
     use burn::tensor::TensorData;
 
-    impl GateBackend for Flex {
-        fn gated(gate: FlexTensor, value: FlexTensor, off: bool) -> FlexTensor {
-            let sign = if off { -1.0 } else { 1.0 };
-            fused(gate, value, move |g, v| super::sigmoid(sign * g) * v)
-                .unwrap_or_else(|(g, v)| composed_gated::<Flex>(g, v, off))
-        }
+    pub(crate) fn gated(gate: FlexTensor, value: FlexTensor, off: bool) -> FlexTensor {
+        let sign = if off { -1.0 } else { 1.0 };
+        fused(gate, value, move |g, v| super::sigmoid(sign * g) * v)
+            .unwrap_or_else(|(g, v)| composed_gated::<Flex>(g, v, off))
+    }
 
-        fn gated_residual(x: FlexTensor, update: FlexTensor) -> FlexTensor {
-            fused(x, update, |x, u| x + super::sigmoid(-x) * u)
-                .unwrap_or_else(|(x, u)| composed_gated_residual::<Flex>(x, u))
-        }
+    pub(crate) fn gated_residual(x: FlexTensor, update: FlexTensor) -> FlexTensor {
+        fused(x, update, |x, u| x + super::sigmoid(-x) * u)
+            .unwrap_or_else(|(x, u)| composed_gated_residual::<Flex>(x, u))
     }
 
     /// `out[i] = f(a[i], b[i])` in one pass, written into `a`'s buffer when nothing else holds
@@ -136,12 +103,6 @@ mod flex {
             Ok(FlexTensor::from_data(TensorData::new(out, shape)))
         }
     }
-}
-
-/// A `flex` tensor the fused kernels can read as one f32 slice.
-#[cfg(feature = "flex")]
-pub(crate) fn plain_f32(t: &burn::backend::flex::FlexTensor) -> bool {
-    t.dtype() == burn::tensor::DType::F32 && t.is_contiguous() && t.layout().start_offset() == 0
 }
 
 /// The logistic function with a branch-free `exp` that compilers vectorise (Cody–Waite range

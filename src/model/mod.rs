@@ -10,6 +10,7 @@ pub mod decoder;
 pub mod ffrnet;
 pub mod fold;
 pub mod gate;
+pub mod kernels;
 pub mod panorama;
 pub mod peer_fuse;
 pub mod resize;
