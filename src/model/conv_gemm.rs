@@ -41,7 +41,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 #[cfg(feature = "flex")]
 pub(crate) mod flex {
-    use crate::model::kernels::plain_f32;
+    use crate::model::kernels::{for_each_chunk, plain_f32};
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
     use burn::backend::ops::ModuleOps;
@@ -208,17 +208,7 @@ pub(crate) mod flex {
                     }
                 }
             };
-            #[cfg(not(target_arch = "wasm32"))]
-            {
-                use rayon::prelude::*;
-                col.par_chunks_mut(n)
-                    .enumerate()
-                    .for_each(|(r, dst)| fill(r, dst));
-            }
-            #[cfg(target_arch = "wasm32")]
-            col.chunks_mut(n)
-                .enumerate()
-                .for_each(|(r, dst)| fill(r, dst));
+            for_each_chunk(col, n, fill);
         }
     }
 

@@ -134,17 +134,11 @@ fn exp_approx(x: f32) -> f32 {
 
 #[cfg(feature = "flex")]
 fn zip_apply(out: &mut [f32], rhs: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Copy) {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        // Big enough that a task outweighs rayon's hand-off, small enough for two cores to share.
-        const CHUNK: usize = 1 << 14;
-        out.par_chunks_mut(CHUNK)
-            .zip(rhs.par_chunks(CHUNK))
-            .for_each(|(o, r)| zip_serial(o, r, f));
-    }
-    #[cfg(target_arch = "wasm32")]
-    zip_serial(out, rhs, f);
+    // Big enough that a task outweighs rayon's hand-off, small enough for two cores to share.
+    const CHUNK: usize = 1 << 14;
+    super::kernels::for_each_chunk(out, CHUNK, |i, o| {
+        zip_serial(o, &rhs[i * CHUNK..][..o.len()], f)
+    });
 }
 
 #[cfg(feature = "flex")]

@@ -98,6 +98,27 @@ impl InferenceKernels for burn::backend::Flex {
     }
 }
 
+/// `f(i, chunk)` for every `len`-long chunk of `buf`: on rayon's threads natively, in order in
+/// wasm (no threads there).
+#[cfg(feature = "flex")]
+pub(crate) fn for_each_chunk(
+    buf: &mut [f32],
+    len: usize,
+    f: impl Fn(usize, &mut [f32]) + Sync + Send,
+) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        buf.par_chunks_mut(len)
+            .enumerate()
+            .for_each(|(i, chunk)| f(i, chunk));
+    }
+    #[cfg(target_arch = "wasm32")]
+    buf.chunks_mut(len)
+        .enumerate()
+        .for_each(|(i, chunk)| f(i, chunk));
+}
+
 /// A `flex` tensor the kernels can read as one f32 slice.
 #[cfg(feature = "flex")]
 pub(crate) fn plain_f32(t: &burn::backend::flex::FlexTensor) -> bool {
