@@ -181,8 +181,9 @@ fn fused_gates_match_the_composed_ops() {
     assert!(d < 1e-6, "gradients differ by {d}");
 }
 
-/// The `flex` GEMM convolution equals burn's `conv2d` on every geometry FFRNet uses (and a few
-/// it does not): strides, dilations beyond the image, asymmetric padding, with and without bias.
+/// The `flex` GEMM and Winograd convolutions equal burn's `conv2d` on every geometry FFRNet uses
+/// (and a few it does not): strides, dilations beyond the image, asymmetric padding, with and
+/// without bias.
 #[test]
 fn gemm_convolution_matches_burn_conv2d() {
     use burn::nn::PaddingConfig2d;
@@ -203,6 +204,18 @@ fn gemm_convolution_matches_burn_conv2d() {
         // Big enough that im2col runs in row blocks (three of them, the last one short).
         (64, 4, 128, 128, 3, 1, 1, (1, 1, 1, 1), true),
         (64, 4, 255, 128, 3, 2, 2, (2, 2, 2, 2), false),
+        // Wide 3×3 "same" convolutions take the Winograd path: even and odd sizes, every
+        // dilation FFRNet uses, one beyond the image.
+        (48, 64, 17, 19, 3, 1, 1, (1, 1, 1, 1), true),
+        (64, 48, 32, 32, 3, 1, 2, (2, 2, 2, 2), false),
+        (64, 64, 33, 30, 3, 1, 4, (4, 4, 4, 4), true),
+        (48, 48, 21, 23, 3, 1, 6, (6, 6, 6, 6), true),
+        (48, 48, 8, 9, 3, 1, 12, (12, 12, 12, 12), true),
+        (32, 48, 20, 20, 3, 1, 6, (6, 6, 6, 6), false),
+        // Too narrow to pay: im2col.
+        (16, 48, 20, 20, 3, 1, 1, (1, 1, 1, 1), true),
+        // Wide but not "same" (asymmetric padding): im2col.
+        (48, 48, 12, 12, 3, 1, 1, (1, 1, 0, 0), true),
     ];
     for (cin, cout, h, w, k, s, d, (t, l, b, r), bias) in cases {
         let conv = Conv2dConfig::new([cin, cout], [k, k])

@@ -41,7 +41,8 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 #[cfg(feature = "flex")]
 pub(crate) mod flex {
-    use crate::model::kernels::{for_each_chunk, plain_f32};
+    use crate::model::kernels::{for_each_chunk, gemm_parallelism, plain_f32};
+    use crate::model::winograd::Winograd;
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
     use burn::backend::ops::ModuleOps;
@@ -95,6 +96,8 @@ pub(crate) mod flex {
         pad: [usize; 2],
         oh: usize,
         ow: usize,
+        /// 3×3, stride 1, "same" and wide: computed by [`Winograd`] instead of im2col.
+        winograd: bool,
     }
 
     impl Geometry {
@@ -119,6 +122,7 @@ pub(crate) mod flex {
                 pad: o.padding_begin(),
                 oh: out(h, kh, 0),
                 ow: out(wd, kw, 1),
+                winograd: Winograd::applies(cin, cout, [kh, kw], o.stride, o.dilation, o.padding),
             }
         }
 
@@ -130,6 +134,21 @@ pub(crate) mod flex {
             let positions = self.oh * self.ow;
             let k = self.cin * self.kh * self.kw;
             let mut out = vec![0f32; self.batch * self.cout * positions];
+            if self.winograd {
+                let winograd = Winograd {
+                    cin: self.cin,
+                    cout: self.cout,
+                    h: self.h,
+                    w: self.w,
+                    dilation: self.dilation[0],
+                };
+                let u = Winograd::weights(weight, self.cin, self.cout);
+                let (image, plane) = (self.cin * self.h * self.w, self.cout * positions);
+                for (xb, ob) in x.chunks(image).zip(out.chunks_mut(plane)) {
+                    winograd.run(xb, &u, bias, ob);
+                }
+                return out;
+            }
             if let Some(bias) = bias {
                 for (plane, &b) in out.chunks_mut(positions).zip(bias.iter().cycle()) {
                     plane.fill(b);
@@ -228,10 +247,6 @@ pub(crate) mod flex {
     ) {
         assert!(offset + m <= out_plane && out.len() >= n * out_plane);
         assert!(lhs.len() >= (k - 1) * lhs_plane + m && weight.len() >= n * k);
-        #[cfg(not(target_arch = "wasm32"))]
-        let parallelism = gemm::Parallelism::Rayon(0);
-        #[cfg(target_arch = "wasm32")]
-        let parallelism = gemm::Parallelism::None;
         // SAFETY: the asserts above keep every index the strides reach inside the slices.
         unsafe {
             gemm::gemm(
@@ -253,7 +268,7 @@ pub(crate) mod flex {
                 false,
                 false,
                 false,
-                parallelism,
+                gemm_parallelism(),
             );
         }
     }

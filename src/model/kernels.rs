@@ -119,6 +119,27 @@ pub(crate) fn for_each_chunk(
         .for_each(|(i, chunk)| f(i, chunk));
 }
 
+/// `f(i, item)` for every item: on rayon's threads natively, in order in wasm.
+#[cfg(feature = "flex")]
+pub(crate) fn for_each_item<T: Send>(items: &mut [T], f: impl Fn(usize, &mut T) + Sync + Send) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        items.par_iter_mut().enumerate().for_each(|(i, t)| f(i, t));
+    }
+    #[cfg(target_arch = "wasm32")]
+    items.iter_mut().enumerate().for_each(|(i, t)| f(i, t));
+}
+
+/// `gemm`'s threads: rayon's natively, none in wasm.
+#[cfg(feature = "flex")]
+pub(crate) fn gemm_parallelism() -> gemm::Parallelism {
+    #[cfg(not(target_arch = "wasm32"))]
+    return gemm::Parallelism::Rayon(0);
+    #[cfg(target_arch = "wasm32")]
+    return gemm::Parallelism::None;
+}
+
 /// A `flex` tensor the kernels can read as one f32 slice.
 #[cfg(feature = "flex")]
 pub(crate) fn plain_f32(t: &burn::backend::flex::FlexTensor) -> bool {

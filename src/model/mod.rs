@@ -14,6 +14,7 @@ pub mod kernels;
 pub mod panorama;
 pub mod peer_fuse;
 pub mod resize;
+pub mod winograd;
 
 pub use config::{FfrNetConfig, Preset};
 pub use ffrnet::FfrNet;
