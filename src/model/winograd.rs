@@ -142,8 +142,9 @@ impl Winograd {
             // Bᵀ d over the tile's four input rows, for every column, with d zeros before and
             // 2d after so the column half never leaves the buffer.
             let mut t = [(); 4].map(|_| vec![0f32; w + 3 * d]);
-            // The four taps x0−d … x0+2d of one transformed row, gathered for a row of tiles.
-            let mut g = [(); 4].map(|_| vec![0f32; nx]);
+            // One transformed row at the tile origins (E) and d to their right (O), with d zeros
+            // on either side: the taps x0−d … x0+2d of every tile are then shifted slices.
+            let (mut e, mut o) = (vec![0f32; nx + 2 * d], vec![0f32; nx + 2 * d]);
             for (ty, &y0) in oy.iter().enumerate() {
                 let row = |i: usize| {
                     let y = (y0 + i * d).checked_sub(d).filter(|&y| y < h);
@@ -165,12 +166,8 @@ impl Winograd {
                     t3[c] = b - f;
                 }
                 for (i, ti) in t.iter().enumerate() {
-                    // Columns x0−d, x0, x0+d, x0+2d sit at x0, x0+d, x0+2d, x0+3d.
-                    for (k, gk) in g.iter_mut().enumerate() {
-                        for (dst, &x0) in gk.iter_mut().zip(ox) {
-                            *dst = ti[x0 + k * d];
-                        }
-                    }
+                    // Tile p's columns x0−d, x0, x0+d, x0+2d are O[p−d], E[p], O[p], E[p+d].
+                    split_columns(&ti[d..], w, d, &mut e[d..d + nx], &mut o[d..d + nx]);
                     let [v0, v1, v2, v3] = &mut vc[4 * i..4 * i + 4] else {
                         unreachable!()
                     };
@@ -181,13 +178,13 @@ impl Winograd {
                         &mut v2[at.clone()],
                         &mut v3[at],
                     );
-                    let [a, b, e, f] = &g;
-                    let (a, b, e, f) = (&a[..nx], &b[..nx], &e[..nx], &f[..nx]);
+                    let (before, at, after) = (&o[..nx], &e[d..d + nx], &e[2 * d..2 * d + nx]);
+                    let odd = &o[d..d + nx];
                     for p in 0..nx {
-                        v0[p] = a[p] - e[p];
-                        v1[p] = b[p] + e[p];
-                        v2[p] = e[p] - b[p];
-                        v3[p] = b[p] - f[p];
+                        v0[p] = before[p] - odd[p];
+                        v1[p] = at[p] + odd[p];
+                        v2[p] = odd[p] - at[p];
+                        v3[p] = at[p] - after[p];
                     }
                 }
             }
@@ -240,12 +237,7 @@ impl Winograd {
                         continue;
                     }
                     let line = &mut plane[yr * w..][..w];
-                    for ((&x0, &left), &right) in ox.iter().zip(&*y0c).zip(&*y1c) {
-                        line[x0] = left;
-                        if x0 + d < w {
-                            line[x0 + d] = right;
-                        }
-                    }
+                    merge_columns(y0c, y1c, w, d, line);
                 }
             }
         });
@@ -269,6 +261,45 @@ fn with_scratch<R>(lens: [usize; 2], f: impl FnOnce(&mut [f32], &mut [f32]) -> R
     let r = f(&mut v[..lens[0]], &mut m[..lens[1]]);
     SCRATCH.with(|s| *s.borrow_mut() = [v, m]);
     r
+}
+
+/// `row[x0]` and `row[x0 + d]` for the tile origins x0 < w in order (`row` reaches w + 2d).
+fn split_columns(row: &[f32], w: usize, d: usize, e: &mut [f32], o: &mut [f32]) {
+    if d == 1 {
+        for (p, (e, o)) in e.iter_mut().zip(o.iter_mut()).enumerate() {
+            *e = row[2 * p];
+            *o = row[2 * p + 1];
+        }
+        return;
+    }
+    // Origins come in runs of d (the even blocks of d columns), the last one possibly short.
+    for (p0, start) in (0..w).step_by(2 * d).enumerate().map(|(b, x)| (b * d, x)) {
+        let n = d.min(w - start);
+        e[p0..p0 + n].copy_from_slice(&row[start..start + n]);
+        o[p0..p0 + n].copy_from_slice(&row[start + d..start + d + n]);
+    }
+}
+
+/// The inverse of [`split_columns`] into an output line: `line[x0] = left[p]` and
+/// `line[x0 + d] = right[p]` where x0 + d < w.
+fn merge_columns(left: &[f32], right: &[f32], w: usize, d: usize, line: &mut [f32]) {
+    if d == 1 {
+        for (pair, (&l, &r)) in line.chunks_mut(2).zip(left.iter().zip(right)) {
+            pair[0] = l;
+            if let Some(x) = pair.get_mut(1) {
+                *x = r;
+            }
+        }
+        return;
+    }
+    for (p0, start) in (0..w).step_by(2 * d).enumerate().map(|(b, x)| (b * d, x)) {
+        let n = d.min(w - start);
+        line[start..start + n].copy_from_slice(&left[p0..p0 + n]);
+        if start + d < w {
+            let m = d.min(w - start - d);
+            line[start + d..start + d + m].copy_from_slice(&right[p0..p0 + m]);
+        }
+    }
 }
 
 /// Tile origins along an axis of `n` outputs: y with ⌊y/d⌋ even, each paired with y + d.
