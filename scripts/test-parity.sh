@@ -11,16 +11,11 @@ if ! "$VENV/bin/python" -c "import torch, safetensors, numpy, packaging" 2>/dev/
   "$VENV/bin/pip" install -q -r py/requirements.txt
 fi
 cargo build --release -p native-train
-DATA=""
-for d in "${LUNGSEG_SHARED_DATA:-}" ../shared/data /work/shared/data; do
-  if [ -n "$d" ] && [ -f "$d/medseg/train/image.nii.gz" ]; then DATA="$d/medseg/train"; break; fi
-done
-[ -n "$DATA" ] || { echo "parity: shared data not found (set LUNGSEG_SHARED_DATA)"; exit 1; }
 OUT=target/parity
 run() {
   local name=$1; shift
   echo; echo "=== parity: $name"
-  ./target/release/native-train parity "$@" --data "$DATA" --out "$OUT/$name"
+  ./target/release/native-train parity "$@" --out "$OUT/$name"
   "$VENV/bin/python" py/parity.py "$OUT/$name"
 }
 run lite-random --preset lite --weights random

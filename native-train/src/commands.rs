@@ -21,7 +21,8 @@ use crate::train::{TrainOptions, fold_dir, train_run, validate};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    #[arg(long)]
+    /// Labelled folder; defaults to the project's shared MedSeg training data.
+    #[arg(long, default_value_os_t = crate::default_data())]
     pub data: PathBuf,
     #[arg(long, default_value = "lite")]
     pub preset: String,
@@ -189,7 +190,8 @@ pub struct EvalArgs {
     /// Classes of `--prediction` (2 = binary, 4 = per class).
     #[arg(long, default_value_t = 2)]
     pub classes: usize,
-    #[arg(long)]
+    /// Labelled folder; defaults to the project's shared MedSeg training data.
+    #[arg(long, default_value_os_t = crate::default_data())]
     pub data: PathBuf,
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -71,3 +71,8 @@ fn main() {
 pub fn default_model() -> PathBuf {
     PathBuf::from(DEFAULT_MODEL)
 }
+
+/// `shared/data/medseg/train`, where the build found the shared data (see the root build.rs).
+pub fn default_data() -> PathBuf {
+    PathBuf::from(lungseg::SHARED_DATA).join("medseg/train")
+}

@@ -23,7 +23,8 @@ pub struct ParityArgs {
     /// `random` (seeded initialisation) or a model file.
     #[arg(long, default_value = "random")]
     pub weights: String,
-    #[arg(long)]
+    /// Labelled folder; defaults to the project's shared MedSeg training data.
+    #[arg(long, default_value_os_t = crate::default_data())]
     pub data: PathBuf,
     #[arg(long, value_delimiter = ',', default_value = "3,20")]
     pub slices: Vec<usize>,
