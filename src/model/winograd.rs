@@ -200,13 +200,13 @@ impl Winograd {
         ox: &[usize],
         out: &mut [f32],
     ) {
-        let (h, w, d) = (self.h, self.w, self.dilation);
+        let (h, w, d, cout) = (self.h, self.w, self.dilation, self.cout);
         let (nx, tiles) = (ox.len(), oy.len() * ox.len());
-        for_each_chunk(&mut out[..self.cout * h * w], h * w, |co, plane| {
-            let cout = m.len() / (16 * tiles);
+        for_each_chunk(&mut out[..cout * h * w], h * w, |co, plane| {
             let b = bias.map_or(0.0, |b| b[co]);
-            // Aᵀ M, then the columns, for a row of tiles: y[r][c] is output (y0 + r·d, x0 + c·d).
-            let mut y = [(); 4].map(|_| vec![0f32; nx]);
+            // Aᵀ M (row r of a tile), then the columns, for a row of tiles: `left` and `right`
+            // are the outputs (y0 + r·d, x0) and (y0 + r·d, x0 + d).
+            let (mut left, mut right) = (vec![0f32; nx], vec![0f32; nx]);
             let mut s = [(); 4].map(|_| vec![0f32; nx]);
             for (ty, &y0) in oy.iter().enumerate() {
                 for r in 0..2 {
@@ -226,18 +226,17 @@ impl Winograd {
                     }
                     let [s0, s1, s2, s3] = &s;
                     let (s0, s1, s2, s3) = (&s0[..nx], &s1[..nx], &s2[..nx], &s3[..nx]);
-                    let [y0c, y1c, ..] = &mut y;
-                    let (y0c, y1c) = (&mut y0c[..nx], &mut y1c[..nx]);
+                    let (lc, rc) = (&mut left[..nx], &mut right[..nx]);
                     for p in 0..nx {
-                        y0c[p] = s0[p] + s1[p] + s2[p] + b;
-                        y1c[p] = s1[p] - s2[p] - s3[p] + b;
+                        lc[p] = s0[p] + s1[p] + s2[p] + b;
+                        rc[p] = s1[p] - s2[p] - s3[p] + b;
                     }
                     let yr = y0 + r * d;
                     if yr >= h {
                         continue;
                     }
                     let line = &mut plane[yr * w..][..w];
-                    merge_columns(y0c, y1c, w, d, line);
+                    merge_columns(&left, &right, w, d, line);
                 }
             }
         });
