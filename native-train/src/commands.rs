@@ -17,7 +17,8 @@ use crate::augment::Augment;
 use crate::backend;
 use crate::checkpoint::write_atomic;
 use crate::data::{LabelledData, fold_split};
-use crate::train::{TrainOptions, fold_dir, train_run, validate};
+use crate::pseudo::{Teacher, UnlabeledPool};
+use crate::train::{PseudoOptions, PseudoSource, TrainOptions, fold_dir, train_run, validate};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -62,6 +63,15 @@ pub struct TrainArgs {
     pub valid_every: usize,
     #[arg(long)]
     pub resume: bool,
+    /// Unlabeled JPEG slices (shared/data/unlabeled/images) to pseudo-label with --teacher.
+    #[arg(long, requires = "teacher")]
+    pub unlabeled: Option<PathBuf>,
+    /// Model file that labels the unlabeled slices; it must have been trained on this split.
+    #[arg(long, requires = "unlabeled")]
+    pub teacher: Option<PathBuf>,
+    /// Pseudo-labelled slices added to each epoch.
+    #[arg(long, default_value_t = 16)]
+    pub pseudo_per_epoch: usize,
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
@@ -72,6 +82,9 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
         .ok_or_else(|| format!("unknown preset `{}` (lite or paper)", a.preset))?;
     let config = preset.config().with_classes(a.classes);
     config.validate()?;
+    if a.unlabeled.is_some() && a.pseudo_per_epoch == 0 {
+        return Err("--pseudo-per-epoch must be positive with --unlabeled".into());
+    }
     if a.batch_size == 0 || a.epochs == 0 {
         return Err("--batch-size and --epochs must be positive".into());
     }
@@ -89,6 +102,18 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
             return Err(format!("--fold {fold} is out of range for {folds} folds"));
         }
         let split = fold_split(&data.groups, folds, fold, a.seed);
+        let pseudo = match (&a.unlabeled, &a.teacher) {
+            (Some(dir), Some(teacher)) => Some(PseudoSource {
+                pool: UnlabeledPool::load(dir).map_err(|e| e.to_string())?,
+                teacher: Teacher::load(
+                    teacher,
+                    &config,
+                    &split.valid,
+                    &device.clone().without_autodiff(),
+                )?,
+            }),
+            _ => None,
+        };
         let opts = TrainOptions {
             config: config.clone(),
             epochs: a.epochs,
@@ -107,6 +132,13 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
             fold,
             max_iterations: a.max_iterations,
             valid_every: a.valid_every,
+            pseudo: pseudo.as_ref().map(|p| PseudoOptions {
+                unlabeled: p.pool.dir.display().to_string(),
+                unlabeled_slices: p.pool.len(),
+                teacher: p.teacher.path.display().to_string(),
+                teacher_sha256: p.teacher.sha256.clone(),
+                per_epoch: a.pseudo_per_epoch,
+            }),
         };
         let dir = fold_dir(&a.out, if a.folds.is_some() { folds } else { 1 }, fold);
         eprintln!(
@@ -116,7 +148,15 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
             split.valid,
             dir.display()
         );
-        let r = train_run(&data, &split, &opts, &dir, a.resume, &device)?;
+        let r = train_run(
+            &data,
+            &split,
+            &opts,
+            &dir,
+            a.resume,
+            pseudo.as_ref(),
+            &device,
+        )?;
         eprintln!(
             "fold {fold}: best validation Dice {:.4} (per slice) at epoch {}",
             r.best_dice, r.best_epoch

@@ -8,6 +8,7 @@ mod commands;
 mod data;
 mod parity;
 mod poly_lr;
+mod pseudo;
 mod rng;
 mod train;
 

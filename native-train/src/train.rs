@@ -21,6 +21,7 @@ use crate::augment::{Augment, Sample};
 use crate::checkpoint::{self, LoopState, write_atomic};
 use crate::data::{LabelledData, Split};
 use crate::poly_lr::PolyLr;
+use crate::pseudo::{Teacher, UnlabeledPool};
 use crate::rng::Rng;
 
 /// Everything that defines a training run.
@@ -39,6 +40,24 @@ pub struct TrainOptions {
     pub max_iterations: Option<usize>,
     /// Validate every this many epochs (and always at the last).
     pub valid_every: usize,
+    /// Pseudo-labelled unlabeled slices added to every epoch; None = labelled slices only.
+    pub pseudo: Option<PseudoOptions>,
+}
+
+/// What a semi-supervised run adds (recorded in the log, the card and the run's fingerprint).
+#[derive(Debug, Clone, Serialize)]
+pub struct PseudoOptions {
+    pub unlabeled: String,
+    pub unlabeled_slices: usize,
+    pub teacher: String,
+    pub teacher_sha256: String,
+    pub per_epoch: usize,
+}
+
+/// The unlabeled slices and the teacher that labels them.
+pub struct PseudoSource {
+    pub pool: UnlabeledPool,
+    pub teacher: Teacher,
 }
 
 /// One row of the per-epoch log.
@@ -162,6 +181,7 @@ pub fn train_run(
     opts: &TrainOptions,
     out: &Path,
     resume: bool,
+    pseudo: Option<&PseudoSource>,
     device: &Device,
 ) -> Result<RunResult, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -177,10 +197,16 @@ pub fn train_run(
         opts.augment,
         &split.train,
         &split.valid,
+        &opts.pseudo,
     ))
     .map_err(|e| e.to_string())?;
-    let train_samples = prepare_samples(data, &split.train, cfg);
-    let iters_per_epoch = (train_samples.len() / opts.batch_size).max(1);
+    let labelled = prepare_samples(data, &split.train, cfg);
+    let per_epoch = match (&opts.pseudo, pseudo) {
+        (Some(p), Some(_)) => p.per_epoch,
+        (None, None) => 0,
+        _ => return Err("pseudo-label options without their source (or the reverse)".into()),
+    };
+    let iters_per_epoch = ((labelled.len() + per_epoch) / opts.batch_size).max(1);
     let total_iters = iters_per_epoch * opts.epochs;
 
     device.seed(opts.seed);
@@ -224,6 +250,17 @@ pub fn train_run(
         }
         let epoch = state.epoch + 1;
         let started = Instant::now();
+        let mut train_samples = labelled.clone();
+        if let Some(p) = pseudo {
+            let images = p
+                .pool
+                .draw(epoch, per_epoch, opts.seed)
+                .into_iter()
+                .map(|i| p.pool.image(i, cfg.input_size))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            train_samples.extend(p.teacher.label(images));
+        }
         let mut order: Vec<usize> = (0..train_samples.len()).collect();
         state.rng.shuffle(&mut order);
         let bar = ProgressBar::new(iters_per_epoch as u64);

@@ -478,3 +478,74 @@ fn same_seed_same_numbers_and_four_classes_and_folds() {
         assert!(cv.join(format!("fold-{f}/last.lungseg")).exists());
     }
 }
+
+#[test]
+fn pseudo_labels_need_a_teacher_of_the_same_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let unl = tmp.path().join("unlabeled");
+    std::fs::create_dir_all(&unl).unwrap();
+    for n in [
+        "Data-1_coronacases_org_004_60.jpg",
+        "Data-1_radiopaedia_org_covid-19-pneumonia-14_85914_0-dcm_30.jpg",
+        "Data-1_radiopaedia_org_covid-19-pneumonia-14_85914_0-dcm_50.jpg",
+    ] {
+        std::fs::copy(shared(&format!("unlabeled/images/{n}")), unl.join(n)).unwrap();
+    }
+    let d = data.to_str().unwrap();
+    let train = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            d,
+            "--out",
+            out.to_str().unwrap(),
+            "--batch-size",
+            "2",
+            "--max-iterations",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let teacher_dir = tmp.path().join("teacher");
+    let (success, text) = train(&teacher_dir, &[]);
+    assert!(success, "{text}");
+    let teacher = teacher_dir.join("last.lungseg");
+    let (t, u) = (teacher.to_str().unwrap(), unl.to_str().unwrap());
+
+    // Two labelled + two pseudo-labelled slices per epoch: two iterations of two.
+    let student = tmp.path().join("student");
+    let pseudo = ["--unlabeled", u, "--teacher", t, "--pseudo-per-epoch", "2"];
+    let (success, text) = train(&student, &pseudo);
+    assert!(success, "{text}");
+    let log = log_losses(&student);
+    assert_eq!(log.iter().map(|l| (l.0, l.1)).collect::<Vec<_>>(), [(1, 2)]);
+    let card = lungseg::weights::read_card(&std::fs::read(student.join("last.lungseg")).unwrap())
+        .unwrap()
+        .0;
+    let p = &card.training["options"]["pseudo"];
+    assert_eq!(p["unlabeled_slices"], 3, "{p}");
+    assert_eq!(p["per_epoch"], 2, "{p}");
+    assert_eq!(p["teacher_sha256"].as_str().unwrap().len(), 64, "{p}");
+
+    // A teacher that validated elsewhere may have trained on this split's validation slices.
+    let (success, text) = train(
+        &tmp.path().join("s2"),
+        &[&pseudo[..], &["--fold", "1"]].concat(),
+    );
+    assert!(
+        !success && text.contains("last.lungseg") && text.contains("leak"),
+        "{text}"
+    );
+    // A teacher with other outputs.
+    let (success, text) = train(
+        &tmp.path().join("s3"),
+        &[&pseudo[..], &["--classes", "4"]].concat(),
+    );
+    assert!(!success && text.contains("classes"), "{text}");
+    // No teacher.
+    let (success, text) = train(&tmp.path().join("s4"), &["--unlabeled", u]);
+    assert!(!success && text.contains("--teacher"), "{text}");
+}
