@@ -212,6 +212,10 @@ fn gemm_convolution_matches_burn_conv2d() {
         (48, 48, 21, 23, 3, 1, 6, (6, 6, 6, 6), true),
         (48, 48, 8, 9, 3, 1, 12, (12, 12, 12, 12), true),
         (32, 48, 20, 20, 3, 1, 6, (6, 6, 6, 6), false),
+        // Sizes that leave the last tile row and column (or run of origins) short.
+        (32, 32, 13, 37, 3, 1, 3, (3, 3, 3, 3), true),
+        (40, 32, 6, 7, 3, 1, 1, (1, 1, 1, 1), true),
+        (32, 40, 26, 11, 3, 1, 2, (2, 2, 2, 2), false),
         // Too narrow to pay: im2col.
         (16, 48, 20, 20, 3, 1, 1, (1, 1, 1, 1), true),
         // Wide but not "same" (asymmetric padding): im2col.

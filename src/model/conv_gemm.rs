@@ -135,14 +135,8 @@ pub(crate) mod flex {
             let k = self.cin * self.kh * self.kw;
             let mut out = vec![0f32; self.batch * self.cout * positions];
             if self.winograd {
-                let winograd = Winograd {
-                    cin: self.cin,
-                    cout: self.cout,
-                    h: self.h,
-                    w: self.w,
-                    dilation: self.dilation[0],
-                };
-                let u = Winograd::weights(weight, self.cin, self.cout);
+                let winograd = Winograd::new(self.cin, self.cout, self.h, self.w, self.dilation[0]);
+                let u = winograd.weights(weight);
                 let (image, plane) = (self.cin * self.h * self.w, self.cout * positions);
                 for (xb, ob) in x.chunks(image).zip(out.chunks_mut(plane)) {
                     winograd.run(xb, &u, bias, ob);
