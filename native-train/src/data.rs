@@ -19,7 +19,7 @@ pub struct DataError {
     pub problem: String,
 }
 
-fn err(file: &Path, problem: impl Into<String>) -> DataError {
+pub(crate) fn err(file: &Path, problem: impl Into<String>) -> DataError {
     DataError {
         file: file.to_path_buf(),
         problem: problem.into(),

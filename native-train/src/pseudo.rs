@@ -16,19 +16,12 @@ use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
 use crate::augment::Sample;
-use crate::data::DataError;
+use crate::data::{DataError, err};
 use crate::rng::Rng;
 
 /// The crops come from 512 × 512 scans; centring them on a canvas this size keeps their anatomy
 /// at the scale of the labelled slices instead of blowing a lung crop up to the whole input.
 const CANVAS: usize = 512;
-
-fn err(file: &Path, problem: impl Into<String>) -> DataError {
-    DataError {
-        file: file.to_path_buf(),
-        problem: problem.into(),
-    }
-}
 
 /// The unlabeled JPEG slices of one folder, in name order.
 pub struct UnlabeledPool {
@@ -114,12 +107,19 @@ impl UnlabeledPool {
     /// slice is drawn once before any is drawn again, and a resumed run draws the same ones.
     pub fn draw(&self, epoch: usize, per_epoch: usize, seed: u64) -> Vec<usize> {
         let n = self.len();
-        (0..per_epoch)
-            .map(|j| {
-                let pos = (epoch - 1) * per_epoch + j;
-                let mut order: Vec<usize> = (0..n).collect();
-                Rng::new(seed ^ 0x00c0_ffee ^ (pos / n) as u64).shuffle(&mut order);
-                order[pos % n]
+        let order = |cycle: usize| {
+            let mut order: Vec<usize> = (0..n).collect();
+            Rng::new(seed ^ 0x00c0_ffee ^ cycle as u64).shuffle(&mut order);
+            order
+        };
+        let first = (epoch - 1) * per_epoch;
+        let mut cycle = (first / n, order(first / n));
+        (first..first + per_epoch)
+            .map(|pos| {
+                if pos / n != cycle.0 {
+                    cycle = (pos / n, order(pos / n));
+                }
+                cycle.1[pos % n]
             })
             .collect()
     }
@@ -162,10 +162,12 @@ fn decode(path: &Path) -> Result<(Vec<u8>, usize, usize), DataError> {
 /// in a lung window like MedSeg's (lung about 49, soft tissue saturated at 255), the coronacases
 /// ones in a much wider window (lung 12–20, soft tissue 84–104, nothing saturated). Without the
 /// map the teacher reads the coronacases mediastinum as consolidation.
-#[derive(Debug, Clone, Copy)]
-struct ToneMatch {
-    lung: f32,
-    soft_tissue: f32,
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ToneMatch {
+    /// Already in a MedSeg-like lung window.
+    Keep,
+    /// The patient's lung and soft-tissue grey levels, moved to MedSeg's.
+    Linear { lung: f32, soft_tissue: f32 },
 }
 
 /// The most common grey level below 128 (aerated lung) over the 52 MedSeg slices, median.
@@ -174,31 +176,28 @@ const MEDSEG_LUNG: f32 = 60.0;
 const MEDSEG_SOFT_TISSUE: f32 = 255.0;
 
 impl ToneMatch {
-    const IDENTITY: Self = Self {
-        lung: 0.0,
-        soft_tissue: 255.0,
-    };
-
     /// From the grey-level histogram of all of one patient's slices.
     fn of(hist: &[u64; 256]) -> Self {
         let total: u64 = hist.iter().sum();
         let saturated: u64 = hist[250..].iter().sum();
         if saturated * 100 >= total {
-            return Self::IDENTITY;
+            return Self::Keep;
         }
         let mode = |lo: usize, hi: usize| (lo..hi).max_by_key(|&v| (hist[v], v)).unwrap_or(lo);
-        Self {
+        Self::Linear {
             lung: mode(0, 50) as f32,
             soft_tissue: mode(70, 200) as f32,
         }
     }
 
     fn apply(&self, v: u8) -> f32 {
-        if self.lung == 0.0 && self.soft_tissue == 255.0 {
-            return v as f32 / 255.0;
+        match *self {
+            Self::Keep => v as f32 / 255.0,
+            Self::Linear { lung, soft_tissue } => {
+                let t = (v as f32 - lung) / (soft_tissue - lung);
+                ((MEDSEG_LUNG + t * (MEDSEG_SOFT_TISSUE - MEDSEG_LUNG)) / 255.0).clamp(0.0, 1.0)
+            }
         }
-        let t = (v as f32 - self.lung) / (self.soft_tissue - self.lung);
-        ((MEDSEG_LUNG + t * (MEDSEG_SOFT_TISSUE - MEDSEG_LUNG)) / 255.0).clamp(0.0, 1.0)
     }
 }
 
@@ -331,14 +330,16 @@ mod tests {
         let p = pool(tmp.path());
         assert_eq!(p.len(), 5);
         // Name order: the three coronacases slices first.
-        let corona = p.tone[0];
-        assert!((10.0..=20.0).contains(&corona.lung), "{corona:?}");
-        assert!((80.0..=110.0).contains(&corona.soft_tissue), "{corona:?}");
-        assert!((corona.apply(corona.lung as u8) * 255.0 - MEDSEG_LUNG).abs() < 1.0);
-        assert_eq!(corona.apply(corona.soft_tissue as u8), 1.0);
+        let ToneMatch::Linear { lung, soft_tissue } = p.tone[0] else {
+            panic!("coronacases left alone: {:?}", p.tone[0]);
+        };
+        assert!((10.0..=20.0).contains(&lung), "{lung}");
+        assert!((80.0..=110.0).contains(&soft_tissue), "{soft_tissue}");
+        assert!((p.tone[0].apply(lung as u8) * 255.0 - MEDSEG_LUNG).abs() < 1.0);
+        assert_eq!(p.tone[0].apply(soft_tissue as u8), 1.0);
         // The Radiopaedia export already saturates soft tissue like MedSeg: left alone.
-        let radio = p.tone[4];
-        assert_eq!(radio.apply(77), 77.0 / 255.0, "{radio:?}");
+        assert_eq!(p.tone[4], ToneMatch::Keep);
+        assert_eq!(p.tone[4].apply(77), 77.0 / 255.0);
     }
 
     #[test]
@@ -388,7 +389,7 @@ mod tests {
         let p = UnlabeledPool {
             dir: PathBuf::new(),
             files: vec![PathBuf::new(); 40],
-            tone: vec![ToneMatch::IDENTITY; 40],
+            tone: vec![ToneMatch::Keep; 40],
         };
         let mut first: Vec<usize> = (1..=5).flat_map(|e| p.draw(e, 8, 3)).collect();
         first.sort_unstable();
