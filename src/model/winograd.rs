@@ -187,7 +187,8 @@ impl Winograd {
     }
 
     /// V = Bᵀ d B for every channel and tile: the row half over whole image rows, the column
-    /// half over a row of tiles, both as straight loops over slices the compiler vectorises.
+    /// half over a row of tiles (after de-interleaving the row into its phases), both through
+    /// [`input_points`].
     fn input_transform(&self, x: &[f32], oy: &[usize], ox: &[usize], v: &mut [f32]) {
         let (h, w, d, cin) = (self.h, self.w, self.dilation, self.cin);
         let (m, side, points) = (self.tile.m(), self.tile.side(), self.tile.points());
