@@ -41,21 +41,55 @@ fn replicate(plane: Vec<f32>, channels: usize) -> Vec<f32> {
 }
 
 /// Class probabilities (N × K × S × S) for a batch of model inputs, left on the device.
+///
+/// With `tta` (test-time augmentation) each slice is also segmented mirrored left to right and
+/// the two probability maps are averaged: the lungs are near mirror images and training flips
+/// them, so the two views err differently (+0.01 validation Dice for the shipped model) at
+/// twice the work, run as one batch so a GPU does it in one pass.
 pub fn probabilities(
     model: &FfrNet,
     config: &FfrNetConfig,
     inputs: &[Vec<f32>],
+    tta: bool,
     device: &Device,
 ) -> Tensor<4> {
     let s = config.input_size;
+    let n = inputs.len();
     let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
-    let x = Tensor::<1>::from_floats(flat.as_slice(), device).reshape([
-        inputs.len(),
-        config.in_channels,
-        s,
-        s,
-    ]);
-    softmax(model.forward(x), 1)
+    let x =
+        Tensor::<1>::from_floats(flat.as_slice(), device).reshape([n, config.in_channels, s, s]);
+    if !tta {
+        return softmax(model.forward(x), 1);
+    }
+    let both = Tensor::cat(vec![x.clone(), x.flip([3])], 0);
+    let p = softmax(model.forward(both), 1);
+    let plain = p.clone().narrow(0, 0, n);
+    let mirrored = p.narrow(0, n, n).flip([3]);
+    (plain + mirrored).mul_scalar(0.5)
+}
+
+/// The NIfTI `descrip` of an exported mask: which model made it, and how.
+pub fn mask_description(preset: &str, tta: bool) -> String {
+    let tta = if tta { ", mirror TTA" } else { "" };
+    format!("lungseg {preset} mask{tta}")
+}
+
+/// How [`segment_slices`] runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentOptions {
+    /// Slices per forward pass.
+    pub batch: usize,
+    /// Average with the mirrored slice (see [`probabilities`]).
+    pub tta: bool,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> Self {
+        Self {
+            batch: 1,
+            tta: false,
+        }
+    }
 }
 
 /// Labels of stored slice `k` (i fastest) from its K × S × S probabilities: each class map is
@@ -89,7 +123,7 @@ pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &V
     g.view.to_stored(g.dims, &display)
 }
 
-/// Segments slices `range` of `volume` natively, `batch` slices per forward pass; returns the
+/// Segments slices `range` of `volume` natively, `options.batch` slices per forward pass; returns the
 /// labels of those slices in voxel order, slice after slice.
 #[cfg(not(target_family = "wasm"))]
 pub fn segment_slices(
@@ -98,18 +132,18 @@ pub fn segment_slices(
     volume: &Volume,
     mapping: &IntensityMapping,
     range: std::ops::Range<usize>,
-    batch: usize,
+    options: SegmentOptions,
     device: &Device,
 ) -> Vec<u8> {
     let ks: Vec<usize> = range.collect();
     let mut labels = Vec::new();
     let plane = config.classes * config.input_size * config.input_size;
-    for chunk in ks.chunks(batch.max(1)) {
+    for chunk in ks.chunks(options.batch.max(1)) {
         let inputs: Vec<Vec<f32>> = chunk
             .iter()
             .map(|&k| model_input(volume, k, mapping, config))
             .collect();
-        let probs = probabilities(model, config, &inputs, device)
+        let probs = probabilities(model, config, &inputs, options.tta, device)
             .into_data()
             .try_into_vec::<f32>()
             .expect("f32 probabilities");

@@ -13,7 +13,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::intensity::{IntensityMapping, Window, detect};
 use crate::model::FfrNet;
 use crate::model::complexity::trainable_params;
-use crate::pipeline::{model_input, probabilities, slice_labels};
+use crate::pipeline::{mask_description, model_input, probabilities, slice_labels};
 use crate::quantify::statistics;
 use crate::volume::{Volume, VolumeInfo, read_nifti, write_mask_nifti};
 use crate::weights::{ModelCard, load_for_inference};
@@ -243,9 +243,14 @@ impl Segmenter {
         self.card.config.classes
     }
 
+    /// What an exported mask's header says made it (the same text as native `predict`'s).
+    pub fn mask_description(&self, tta: bool) -> String {
+        mask_description(&self.card.config.name, tta)
+    }
+
     /// Labels of slices `start..end` of `scan`, stored order, slice after slice
-    /// (resolves to a `Uint8Array`).
-    pub fn segment(&self, scan: &Scan, start: usize, end: usize) -> Promise {
+    /// (resolves to a `Uint8Array`); `tta` averages each with its mirror image.
+    pub fn segment(&self, scan: &Scan, start: usize, end: usize, tta: bool) -> Promise {
         let config = self.card.config.clone();
         let (model, device, volume, mapping) = (
             self.model.clone(),
@@ -263,7 +268,7 @@ impl Segmenter {
             let inputs: Vec<Vec<f32>> = (start..end)
                 .map(|k| model_input(&volume, k, &mapping, &config))
                 .collect();
-            let probs = probabilities(&model, &config, &inputs, &device)
+            let probs = probabilities(&model, &config, &inputs, tta, &device)
                 .into_data_async()
                 .await
                 .map_err(|e| JsValue::from(js_err(format!("read-back failed: {e:?}"))))?

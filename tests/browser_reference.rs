@@ -29,7 +29,7 @@ const MASKS: &str = concat!(
 #[test]
 fn shipped_model_reference_masks_match_native_predict() {
     use lungseg::intensity::{detect, lung_window};
-    use lungseg::pipeline::segment_slices;
+    use lungseg::pipeline::{SegmentOptions, segment_slices};
     use lungseg::weights::load_for_inference;
     let device = Device::flex();
     let (model, card) = load_for_inference(SHIPPED_MODEL, &device).expect("shipped model loads");
@@ -43,7 +43,7 @@ fn shipped_model_reference_masks_match_native_predict() {
             &volume,
             &mapping,
             k..k + 1,
-            1,
+            SegmentOptions::default(),
             &device,
         ));
     }

@@ -84,7 +84,7 @@ async fn shipped_masks(device: &Device) -> Vec<u8> {
     let mut labels = Vec::new();
     for k in MEDSEG_SLICES {
         let input = vec![model_input(&volume, k, &mapping, &cfg)];
-        let probs = probabilities(&model, &cfg, &input, device)
+        let probs = probabilities(&model, &cfg, &input, false, device)
             .into_data_async()
             .await
             .expect("read-back");

@@ -8,7 +8,7 @@ use lungseg::intensity::{Window, detect, lung_window};
 use lungseg::loss::LossWeights;
 use lungseg::metrics::{Report, Scores};
 use lungseg::model::{FfrNet, Preset};
-use lungseg::pipeline::segment_slices;
+use lungseg::pipeline::{SegmentOptions, mask_description, segment_slices};
 use lungseg::quantify::{Statistics, statistics};
 use lungseg::volume::{read_nifti, write_mask_nifti};
 use lungseg::weights::{ModelCard, load_for_inference, load_model, save_model};
@@ -240,6 +240,9 @@ pub struct EvalArgs {
     /// Only these slices (comma-separated z), e.g. a validation split.
     #[arg(long, value_delimiter = ',')]
     pub slices: Option<Vec<usize>>,
+    /// Test-time augmentation: also segment each slice mirrored left to right and average.
+    #[arg(long, conflicts_with = "prediction")]
+    pub tta: bool,
 }
 
 fn row(name: &str, kind: &str, s: &Scores) -> String {
@@ -270,11 +273,13 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
             let device = backend::device(&a.backend)?;
             let (model, card) = load_inference(&a.model, &device)?;
             let what = format!(
-                "model {} ({} classes)",
-                card.config.name, card.config.classes
+                "model {} ({} classes){}",
+                card.config.name,
+                card.config.classes,
+                if a.tta { ", mirror TTA" } else { "" }
             );
             (
-                validate(&model, &card.config, &data, &slices, &device),
+                validate(&model, &card.config, &data, &slices, a.tta, &device),
                 what,
             )
         }
@@ -287,7 +292,9 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
         println!("{}", row(&c.name, "pooled", &c.pooled));
     }
     if let Some(path) = a.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        let mut json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        json["tta"] = a.tta.into();
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
@@ -343,6 +350,10 @@ pub struct PredictArgs {
     pub window: Option<Vec<f32>>,
     #[arg(long, default_value_t = 4)]
     pub batch: usize,
+    /// Test-time augmentation: also segment each slice mirrored left to right and average
+    /// (about +0.01 Dice, twice the time).
+    #[arg(long)]
+    pub tta: bool,
 }
 
 pub fn predict(a: PredictArgs) -> Result<(), String> {
@@ -370,13 +381,16 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
             &volume,
             &mapping,
             k0..k1,
-            a.batch,
+            SegmentOptions {
+                batch: a.batch,
+                tta: a.tta,
+            },
             &device,
         ));
         bar.set_position(k1 as u64);
     }
     bar.finish_and_clear();
-    let desc = format!("lungseg {} mask", card.config.name);
+    let desc = mask_description(&card.config.name, a.tta);
     let out = write_mask_nifti(&volume.geometry, &labels, &desc).map_err(|e| e.to_string())?;
     write_atomic(&a.output, &out).map_err(|e| format!("{}: {e}", a.output.display()))?;
     let stats: Statistics = statistics(&volume, &mapping, &labels, card.config.classes);

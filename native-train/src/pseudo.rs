@@ -273,7 +273,7 @@ impl Teacher {
             .iter()
             .map(|im| im.repeat(self.config.in_channels))
             .collect();
-        let probs = probabilities(&self.model, &self.config, &inputs, &self.device)
+        let probs = probabilities(&self.model, &self.config, &inputs, false, &self.device)
             .into_data()
             .try_into_vec::<f32>()
             .expect("f32 probabilities");

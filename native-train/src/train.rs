@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lungseg::loss::{DistanceMaps, LossWeights, segmentation_loss};
 use lungseg::metrics::{Report, evaluate};
 use lungseg::model::{FfrNet, FfrNetConfig};
-use lungseg::pipeline::segment_slices;
+use lungseg::pipeline::{SegmentOptions, segment_slices};
 use lungseg::resample::{resize_bilinear, resize_nearest};
 use lungseg::weights::{ModelCard, save_model};
 use serde::Serialize;
@@ -106,6 +106,7 @@ pub fn validate(
     config: &FfrNetConfig,
     data: &LabelledData,
     slices: &[usize],
+    tta: bool,
     device: &Device,
 ) -> Report {
     let [nx, ny, _] = data.image.dims();
@@ -118,7 +119,7 @@ pub fn validate(
             &data.image,
             &data.mapping,
             k..k + 1,
-            1,
+            SegmentOptions { batch: 1, tta },
             device,
         ));
     }
@@ -312,6 +313,7 @@ pub fn train_run(
                 cfg,
                 data,
                 &split.valid,
+                false,
                 &valid_device,
             )
         });

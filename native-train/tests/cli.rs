@@ -231,6 +231,25 @@ fn train_resume_export_eval_predict() {
         "0,2",
     ]);
     assert!(text.contains("| infection      | per slice |"), "{text}");
+    // With mirror averaging the JSON says so.
+    let tta_json = tmp.path().join("tta.json");
+    let text = ok(&[
+        "eval",
+        "--model",
+        exported.to_str().unwrap(),
+        "--data",
+        d,
+        "--slices",
+        "0,2",
+        "--tta",
+        "--json",
+        tta_json.to_str().unwrap(),
+    ]);
+    assert!(text.contains("mirror TTA"), "{text}");
+    let tta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tta_json).unwrap()).unwrap();
+    assert_eq!(tta["tta"], true);
+    assert_eq!(tta["slices"], 2);
 
     // Predict on the LIDC HU fixture: the mask carries the input's geometry.
     let mask = tmp.path().join("lidc_mask.nii.gz");

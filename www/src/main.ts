@@ -22,6 +22,7 @@ const ui = {
   scanInfo: $("scan-info"),
   segment: $<HTMLButtonElement>("segment"),
   cancel: $<HTMLButtonElement>("cancel"),
+  tta: $<HTMLInputElement>("tta"),
   progress: $<HTMLProgressElement>("progress"),
   progressText: $("progress-text"),
   status: $("status"),
@@ -60,6 +61,7 @@ const state = {
   stats: null as Statistics | null,
   csv: "",
   running: false,
+  tta: false, // whether the current result used mirror averaging
   pendingSlice: -1,
   infected: [] as number[],
 };
@@ -282,6 +284,7 @@ function setRunning(running: boolean): void {
   state.running = running;
   ui.segment.disabled = running || !state.info || !state.model;
   ui.cancel.disabled = !running;
+  ui.tta.disabled = running;
   ui.file.disabled = running;
   ui.sample.disabled = running;
   const hasResult = !running && state.stats !== null;
@@ -436,14 +439,15 @@ ui.segment.addEventListener("click", () => {
   showError(null);
   setStatus("Segmenting…");
   ui.progress.value = 0;
+  state.tta = ui.tta.checked;
   setRunning(true);
-  send({ type: "segment" });
+  send({ type: "segment", tta: state.tta });
 });
 
 ui.cancel.addEventListener("click", () => send({ type: "cancel" }));
 ui.exportMask.addEventListener("click", () => send({ type: "export" }));
 ui.exportJson.addEventListener("click", () => {
-  if (state.stats) download(`${stem()}_stats.json`, JSON.stringify({ scan: state.name, model: state.model?.preset, ...state.stats }, null, 2), "application/json");
+  if (state.stats) download(`${stem()}_stats.json`, JSON.stringify({ scan: state.name, model: state.model?.preset, tta: state.tta, ...state.stats }, null, 2), "application/json");
 });
 ui.exportCsv.addEventListener("click", () => {
   if (state.csv) download(`${stem()}_stats.csv`, state.csv, "text/csv");

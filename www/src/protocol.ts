@@ -43,7 +43,7 @@ export type Request =
   | { type: "init"; backend: BackendChoice }
   | { type: "open"; name: string; bytes: ArrayBuffer }
   | { type: "slice"; k: number }
-  | { type: "segment" }
+  | { type: "segment"; tta: boolean }
   | { type: "cancel" }
   | { type: "export" };
 

@@ -13,6 +13,7 @@ let scanName = "";
 let labels: Uint8Array | null = null;
 let segmented: Uint8Array | null = null; // 1 where slice k has labels
 let cancelRequested = false;
+let tta = false; // how `labels` were made
 let running = false;
 
 const post = (reply: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(reply, transfer);
@@ -99,7 +100,7 @@ async function handle(req: Request): Promise<void> {
       return;
     }
     case "segment":
-      await segment();
+      await segment(req.tta);
       return;
     case "cancel":
       cancelRequested = true;
@@ -108,7 +109,7 @@ async function handle(req: Request): Promise<void> {
       if (!scan || !labels || !segmenter) return;
       try {
         const stem = scanName.replace(/\.nii(\.gz)?$/i, "");
-        const bytes = new Uint8Array(scan.write_mask(labels, `lungseg ${(segmenter.info() as SegmenterInfo).preset}`));
+        const bytes = new Uint8Array(scan.write_mask(labels, segmenter.mask_description(tta)));
         post({ type: "mask", name: `${stem}_mask.nii.gz`, bytes }, [bytes.buffer]);
       } catch (e) {
         post({ type: "error", context: "export", message: message(e) });
@@ -118,8 +119,9 @@ async function handle(req: Request): Promise<void> {
   }
 }
 
-async function segment(): Promise<void> {
+async function segment(mirror: boolean): Promise<void> {
   if (!scan || !segmenter || running) return;
+  tta = mirror;
   const info = scan.info() as VolumeInfo;
   const [nx, ny, nz] = info.dims;
   const plane = nx * ny;
@@ -135,7 +137,7 @@ async function segment(): Promise<void> {
     const order = Array.from({ length: nz }, (_, i) => (i % 2 === 0 ? mid + i / 2 : mid - (i + 1) / 2)).filter((k) => k >= 0 && k < nz);
     for (const k of order) {
       if (cancelRequested) break;
-      const out = (await segmenter.segment(scan, k, k + 1)) as Uint8Array;
+      const out = (await segmenter.segment(scan, k, k + 1, tta)) as Uint8Array;
       labels.set(out, k * plane);
       segmented[k] = 1;
       done += 1;

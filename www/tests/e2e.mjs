@@ -33,10 +33,16 @@ async function freePort() {
 }
 
 /** The native `predict` mask for a scan file, parsed. */
-function nativePredict(scanPath, name) {
+function nativePredict(scanPath, name, extra = []) {
   const mask = join(out, `${name}_native_mask.nii.gz`);
-  execFileSync(nativeTrain, ["predict", "--input", scanPath, "--output", mask], { stdio: "inherit" });
+  execFileSync(nativeTrain, ["predict", "--input", scanPath, "--output", mask, ...extra], { stdio: "inherit" });
   return parseNifti(readFileSync(mask));
+}
+
+/** A NIfTI header's `descrip` text. */
+function description(nii) {
+  const bytes = nii.raw.subarray(148, 228);
+  return Buffer.from(bytes.subarray(0, Math.max(0, bytes.indexOf(0)) || 80)).toString("latin1");
 }
 
 const port = await freePort();
@@ -87,8 +93,9 @@ async function segmentAndExport(page, name) {
   return { mask: parseNifti(readFileSync(path)), seconds };
 }
 
-function compareWithNative(browserMask, scanPath, name, backend) {
-  const native = nativePredict(scanPath, `${name}_${backend}`);
+function compareWithNative(browserMask, scanPath, name, backend, extra = []) {
+  const native = nativePredict(scanPath, `${name}_${backend}`, extra);
+  check(description(browserMask) === description(native), `${name}: the header says what made the mask ("${description(browserMask)}")`);
   const scan = parseNifti(readFileSync(scanPath));
   check(JSON.stringify(browserMask.dims) === JSON.stringify(scan.dims), `${name}: mask dimensions ${browserMask.dims} equal the scan's`);
   check(JSON.stringify(browserMask.srow) === JSON.stringify(scan.srow) && JSON.stringify(browserMask.pixdim) === JSON.stringify(scan.pixdim),
@@ -166,6 +173,14 @@ try {
   const r3 = await segmentAndExport(cpu, "lidc_chest_2slices_hu");
   console.log(`  LIDC on CPU fallback: ${r3.seconds.toFixed(1)} s for 2 slices`);
   compareWithNative(r3.mask, lidc, "lidc_chest_2slices_hu", "flex");
+
+  // Mirror averaging (test-time augmentation) on the same scan gives native `predict --tta`'s mask.
+  await cpu.getByLabel(/Mirror averaging/).check();
+  const r4 = await segmentAndExport(cpu, "lidc_chest_2slices_hu");
+  console.log(`  LIDC on CPU fallback with mirror averaging: ${r4.seconds.toFixed(1)} s for 2 slices`);
+  compareWithNative(r4.mask, lidc, "lidc_chest_2slices_hu", "flex_tta", ["--tta"]);
+  check(/mirror TTA/.test(description(r4.mask)) && !/TTA/.test(description(r3.mask)), "only the mirror-averaged export is marked as such");
+  check(r4.mask.data.some((v, i) => v !== r3.mask.data[i]), "mirror averaging changes the mask");
 
   // 4. Privacy: nothing but same-origin GETs of static assets, from page load to export.
   const bad = requests.filter((r) => !r.url.startsWith("blob:") && (r.method !== "GET" || !r.url.startsWith(origin) || !staticAsset.test(new URL(r.url).pathname)));
