@@ -12,6 +12,8 @@ use clap::Args;
 use lungseg::loss::{LossWeights, segmentation_loss};
 use lungseg::model::Preset;
 
+use crate::backend;
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Presets to measure.
@@ -26,6 +28,15 @@ pub struct BenchArgs {
     /// Python with torch (see py/requirements.txt); skipped when absent.
     #[arg(long, default_value = "python3")]
     pub python: String,
+    /// burn's backend: flex (CPU), or a GPU backend compiled in with `--features wgpu|vulkan|cuda`.
+    #[arg(long, default_value = "flex")]
+    pub backend: String,
+    /// PyTorch's device: cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    pub torch_device: String,
+    /// The device's peak FP32 throughput in TFLOP/s: adds the share of it each forward pass reaches.
+    #[arg(long)]
+    pub peak_tflops: Option<f64>,
     /// Internal: run one burn measurement (`forward|train,SIZE,BATCH`) and print JSON.
     #[arg(long, hide = true)]
     pub one: Option<String>,
@@ -48,11 +59,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn measure_burn(preset: Preset, mode: &str, size: usize, batch: usize, repeats: usize) -> f64 {
+fn measure_burn(
+    preset: Preset,
+    (mode, size, batch): (&str, usize, usize),
+    repeats: usize,
+    device: &Device,
+) -> f64 {
     let config = preset.config();
     let mut times = Vec::new();
     if mode.starts_with("forward") {
-        let device = Device::flex();
+        let device = device.clone();
         let model = config.init(&device);
         let model = if mode == "forward-folded" {
             model.fold_batch_norm()
@@ -70,7 +86,7 @@ fn measure_burn(preset: Preset, mode: &str, size: usize, batch: usize, repeats: 
             times.push(t.elapsed().as_secs_f64());
         }
     } else {
-        let device = Device::flex().autodiff();
+        let device = device.clone().autodiff();
         let mut model = config.init(&device);
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
         let x = Tensor::<4>::random(
@@ -107,18 +123,20 @@ struct Row {
     label: String,
     burn: (f64, f64),
     torch: Option<(f64, f64)>,
+    /// Floating-point operations of the workload (forward passes only).
+    gflop: Option<f64>,
 }
 
 pub fn bench(a: BenchArgs) -> Result<(), String> {
     if let Some(spec) = &a.one {
         let p: Vec<&str> = spec.split(',').collect();
         let preset = Preset::parse(p[0]).ok_or("preset")?;
+        let device = backend::device(&a.backend)?;
         let secs = measure_burn(
             preset,
-            p[1],
-            p[2].parse().unwrap(),
-            p[3].parse().unwrap(),
+            (p[1], p[2].parse().unwrap(), p[3].parse().unwrap()),
             a.repeats,
+            &device,
         );
         println!(
             "{}",
@@ -126,6 +144,8 @@ pub fn bench(a: BenchArgs) -> Result<(), String> {
         );
         return Ok(());
     }
+    // A backend this build lacks is refused here, before any measurement.
+    backend::device(&a.backend)?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let py_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../py");
     let torch_ok = Command::new(&a.python)
@@ -144,6 +164,11 @@ pub fn bench(a: BenchArgs) -> Result<(), String> {
         let cfg_path = std::env::temp_dir().join(format!("lungseg-bench-{name}.json"));
         std::fs::write(&cfg_path, serde_json::to_string(&preset.config()).unwrap())
             .map_err(|e| e.to_string())?;
+        let gflop_256 = preset
+            .config()
+            .init(&Device::flex())
+            .complexity([256, 256])
+            .gflops();
         for (mode, size, batch) in [
             ("forward", 256, 1),
             ("forward-folded", 256, 1),
@@ -159,6 +184,8 @@ pub fn bench(a: BenchArgs) -> Result<(), String> {
             let burn = Command::new(&exe)
                 .args([
                     "bench",
+                    "--backend",
+                    &a.backend,
                     "--repeats",
                     &a.repeats.to_string(),
                     "--one",
@@ -180,6 +207,7 @@ pub fn bench(a: BenchArgs) -> Result<(), String> {
                         &batch.to_string(),
                         &a.threads.to_string(),
                         &a.repeats.to_string(),
+                        &a.torch_device,
                     ])
                     .env("OMP_NUM_THREADS", a.threads.to_string())
                     .output()
@@ -199,29 +227,54 @@ pub fn bench(a: BenchArgs) -> Result<(), String> {
                 burn.0,
                 torch.map(|t| t.0)
             );
-            rows.push(Row { label, burn, torch });
+            // Multiply-adds grow with the pixels; a training step is not counted.
+            let gflop = mode
+                .starts_with("forward")
+                .then(|| gflop_256 * (size * size * batch) as f64 / (256.0 * 256.0));
+            rows.push(Row {
+                label,
+                burn,
+                torch,
+                gflop,
+            });
         }
     }
     println!(
-        "\n{} threads, median of {} runs after one warm-up\n",
-        a.threads, a.repeats
+        "\n{} threads, median of {} runs after one warm-up; burn on {}, PyTorch on {}\n",
+        a.threads, a.repeats, a.backend, a.torch_device
     );
+    let share = |gflop: Option<f64>, secs: f64| -> String {
+        match (gflop, a.peak_tflops) {
+            (Some(g), Some(peak)) => format!(
+                "{:.3} ({:.1} %)",
+                g / secs / 1e3,
+                100.0 * g / secs / 1e3 / peak
+            ),
+            (Some(g), None) => format!("{:.3}", g / secs / 1e3),
+            _ => "–".into(),
+        }
+    };
     println!(
-        "| workload | burn flex (s) | PyTorch CPU (s) | burn ÷ torch | burn peak MB | torch peak MB |"
+        "| workload | burn {} (s) | PyTorch {} (s) | burn ÷ torch | burn peak MB | torch peak MB | burn TFLOP/s | torch TFLOP/s |",
+        a.backend, a.torch_device
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for r in rows {
-        let (t, ratio, tm) = match r.torch {
+        let (t, ratio, tm, tf) = match r.torch {
             Some((s, m)) => (
                 format!("{s:.3}"),
                 format!("{:.2}×", r.burn.0 / s),
                 format!("{m:.0}"),
+                share(r.gflop, s),
             ),
-            None => ("–".into(), "–".into(), "–".into()),
+            None => ("–".into(), "–".into(), "–".into(), "–".into()),
         };
         println!(
-            "| {} | {:.3} | {t} | {ratio} | {:.0} | {tm} |",
-            r.label, r.burn.0, r.burn.1
+            "| {} | {:.3} | {t} | {ratio} | {:.0} | {tm} | {} | {tf} |",
+            r.label,
+            r.burn.0,
+            r.burn.1,
+            share(r.gflop, r.burn.0)
         );
     }
     Ok(())

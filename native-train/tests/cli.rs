@@ -388,6 +388,17 @@ fn info_prints_parameters_and_gflop() {
     );
 }
 
+/// `bench` refuses a GPU backend this build lacks before measuring anything.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn bench_names_a_backend_that_is_not_compiled_in() {
+    let (success, text) = run(&["bench", "--backend", "cuda", "--presets", "lite"]);
+    assert!(
+        !success && text.contains("`cuda` was not compiled in") && text.contains("--features cuda"),
+        "{text}"
+    );
+}
+
 #[test]
 fn same_seed_same_numbers_and_four_classes_and_folds() {
     let tmp = tempfile::tempdir().unwrap();
