@@ -99,7 +99,7 @@ pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &V
     let g = &volume.geometry;
     let [h, w] = g.view.display_size(g.dims);
     let plane = input_size * input_size;
-    let maps: Vec<Vec<f32>> = (0..classes)
+    let resized: Vec<Vec<f32>> = (0..classes)
         .map(|c| {
             resize_bilinear(
                 &probs[c * plane..(c + 1) * plane],
@@ -108,19 +108,27 @@ pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &V
             )
         })
         .collect();
-    let mut display: Vec<u8> = (0..h * w)
+    let maps: Vec<&[f32]> = resized.iter().map(Vec::as_slice).collect();
+    let mut display = argmax(&maps);
+    drop_border_components(&mut display, h, w);
+    g.view.to_stored(g.dims, &display)
+}
+
+/// The most probable class of every pixel, given one probability map per class (the lower
+/// class wins a tie).
+pub fn argmax(maps: &[&[f32]]) -> Vec<u8> {
+    let n = maps.first().map_or(0, |m| m.len());
+    (0..n)
         .map(|i| {
             let mut best = 0;
-            for c in 1..classes {
+            for c in 1..maps.len() {
                 if maps[c][i] > maps[best][i] {
                     best = c;
                 }
             }
             best as u8
         })
-        .collect();
-    drop_border_components(&mut display, h, w);
-    g.view.to_stored(g.dims, &display)
+        .collect()
 }
 
 /// Segments slices `range` of `volume` natively, `options.batch` slices per forward pass; returns the

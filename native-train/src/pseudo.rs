@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use lungseg::model::{FfrNet, FfrNetConfig};
-use lungseg::pipeline::probabilities;
+use lungseg::pipeline::{argmax, probabilities};
 use lungseg::resample::resize_bilinear;
 use lungseg::weights::load_for_inference;
 use zune_core::bytestream::ZCursor;
@@ -281,19 +281,13 @@ impl Teacher {
             .into_iter()
             .enumerate()
             .map(|(n, image)| {
-                let p = &probs[n * k * plane..(n + 1) * k * plane];
-                let labels: Vec<u8> = (0..plane)
-                    .map(|i| {
-                        (1..k).fold(0, |best, c| {
-                            if p[c * plane + i] > p[best * plane + i] {
-                                c
-                            } else {
-                                best
-                            }
-                        }) as u8
-                    })
+                let maps: Vec<&[f32]> = probs[n * k * plane..(n + 1) * k * plane]
+                    .chunks(plane)
                     .collect();
-                Sample { image, labels }
+                Sample {
+                    image,
+                    labels: argmax(&maps),
+                }
             })
             .collect()
     }
