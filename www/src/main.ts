@@ -258,6 +258,7 @@ function showResults(stats: Statistics, partial: string | null): void {
   note.textContent = [
     stats.spacing_known ? "" : "This file records no voxel spacing: sizes are in voxels, not mL.",
     partial ?? "",
+    state.tta ? "Mirror-averaged (each slice also segmented mirrored, probabilities averaged)." : "",
     "Right and left are the patient's; the lung field is a classical threshold mask with the infection added back.",
   ].filter(Boolean).join(" ");
   parts.push(note);
@@ -552,6 +553,21 @@ function readout(e: PointerEvent): void {
 window.addEventListener("resize", () => {
   draw();
   paintStrip();
+});
+
+// The mirror-averaging choice is kept for the next visit (only this flag is stored, never a scan).
+const TTA_KEY = "lungseg-tta";
+try {
+  ui.tta.checked = localStorage.getItem(TTA_KEY) === "1";
+} catch {
+  // Storage can be disabled (private mode, policies): the box then starts unticked.
+}
+ui.tta.addEventListener("change", () => {
+  try {
+    localStorage.setItem(TTA_KEY, ui.tta.checked ? "1" : "0");
+  } catch {
+    // Not remembered; the choice still applies now.
+  }
 });
 
 updateWindowText();

@@ -181,6 +181,10 @@ try {
   compareWithNative(r4.mask, lidc, "lidc_chest_2slices_hu", "flex_tta", ["--tta"]);
   check(/mirror TTA/.test(description(r4.mask)) && !/TTA/.test(description(r3.mask)), "only the mirror-averaged export is marked as such");
   check(r4.mask.data.some((v, i) => v !== r3.mask.data[i]), "mirror averaging changes the mask");
+  check(/Mirror-averaged/.test((await cpu.locator("#results").textContent()) ?? ""), "the results say they are mirror-averaged");
+  await cpu.reload();
+  await cpu.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
+  check(await cpu.getByLabel(/Mirror averaging/).isChecked(), "the mirror-averaging choice is remembered on the next visit");
 
   // 4. Privacy: nothing but same-origin GETs of static assets, from page load to export.
   const bad = requests.filter((r) => !r.url.startsWith("blob:") && (r.method !== "GET" || !r.url.startsWith(origin) || !staticAsset.test(new URL(r.url).pathname)));
