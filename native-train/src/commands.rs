@@ -72,6 +72,9 @@ pub struct TrainArgs {
     /// Pseudo-labelled slices added to each epoch.
     #[arg(long, default_value_t = 16)]
     pub pseudo_per_epoch: usize,
+    /// The teacher labels with mirror averaging (test-time augmentation), as `predict --tta`.
+    #[arg(long, requires = "teacher")]
+    pub teacher_tta: bool,
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
@@ -109,6 +112,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
                     teacher,
                     &config,
                     &split.valid,
+                    a.teacher_tta,
                     &device.clone().without_autodiff(),
                 )?,
             }),
@@ -138,6 +142,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
                 teacher: p.teacher.path.display().to_string(),
                 teacher_sha256: p.teacher.sha256.clone(),
                 per_epoch: a.pseudo_per_epoch,
+                teacher_tta: p.teacher.tta,
             }),
         };
         let dir = fold_dir(&a.out, if a.folds.is_some() { folds } else { 1 }, fold);

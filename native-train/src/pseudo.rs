@@ -208,6 +208,8 @@ pub struct Teacher {
     device: Device,
     pub path: PathBuf,
     pub sha256: String,
+    /// Labels with mirror averaging (see `lungseg::pipeline::probabilities`).
+    pub tta: bool,
 }
 
 impl Teacher {
@@ -217,6 +219,7 @@ impl Teacher {
         path: &Path,
         student: &FfrNetConfig,
         valid_slices: &[usize],
+        tta: bool,
         device: &Device,
     ) -> Result<Self, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -263,6 +266,7 @@ impl Teacher {
             device: device.clone(),
             path: path.to_path_buf(),
             sha256,
+            tta,
         })
     }
 
@@ -273,7 +277,7 @@ impl Teacher {
             .iter()
             .map(|im| im.repeat(self.config.in_channels))
             .collect();
-        let probs = probabilities(&self.model, &self.config, &inputs, false, &self.device)
+        let probs = probabilities(&self.model, &self.config, &inputs, self.tta, &self.device)
             .into_data()
             .try_into_vec::<f32>()
             .expect("f32 probabilities");

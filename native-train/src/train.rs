@@ -52,6 +52,9 @@ pub struct PseudoOptions {
     pub teacher: String,
     pub teacher_sha256: String,
     pub per_epoch: usize,
+    /// Left out when false, so runs from before the option keep their fingerprint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub teacher_tta: bool,
 }
 
 /// The unlabeled slices and the teacher that labels them.

@@ -559,6 +559,16 @@ fn pseudo_labels_need_a_teacher_of_the_same_split() {
     assert_eq!(p["unlabeled_slices"], 3, "{p}");
     assert_eq!(p["per_epoch"], 2, "{p}");
     assert_eq!(p["teacher_sha256"].as_str().unwrap().len(), 64, "{p}");
+    // Runs from before --teacher-tta keep their fingerprint: the key is absent when off.
+    assert!(p.get("teacher_tta").is_none(), "{p}");
+    let student_tta = tmp.path().join("student_tta");
+    let (success, text) = train(&student_tta, &[&pseudo[..], &["--teacher-tta"]].concat());
+    assert!(success, "{text}");
+    let card =
+        lungseg::weights::read_card(&std::fs::read(student_tta.join("last.lungseg")).unwrap())
+            .unwrap()
+            .0;
+    assert_eq!(card.training["options"]["pseudo"]["teacher_tta"], true);
 
     // A teacher that validated elsewhere may have trained on this split's validation slices.
     let (success, text) = train(
