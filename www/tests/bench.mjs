@@ -22,7 +22,7 @@ await new Promise((r) => setTimeout(r, 500));
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
   args: ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"] });
 
-async function inBrowser(backend) {
+async function inBrowser(backend, tta = false) {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/?backend=${backend}`);
   await page.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
@@ -30,6 +30,7 @@ async function inBrowser(backend) {
   await page.locator('input[type="file"]').setInputFiles(scan);
   await page.getByRole("button", { name: "Segment" }).waitFor();
   await page.waitForFunction(() => !document.getElementById("segment")?.hasAttribute("disabled"));
+  await page.getByLabel(/Mirror averaging/).setChecked(tta);
   // Warm-up run (shader compilation, allocation), then the timed run.
   const timed = [];
   for (let run = 0; run < 2; run++) {
@@ -55,6 +56,8 @@ const nat = native();
 rows.push({ name: "native flex (CLI, incl. start-up)", first: nat, steady: nat });
 const cpu = await inBrowser("cpu");
 rows.push({ name: "browser CPU fallback (wasm flex)", first: cpu.first, steady: cpu.steady });
+const cpuTta = await inBrowser("cpu", true);
+rows.push({ name: "browser CPU fallback, mirror averaging", first: cpuTta.first, steady: cpuTta.steady });
 const gpu = await inBrowser("webgpu");
 rows.push({ name: `browser WebGPU — ${gpu.adapter?.replace(/^Backend: /, "")}`, first: gpu.first, steady: gpu.steady });
 await browser.close();
