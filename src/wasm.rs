@@ -30,6 +30,9 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    // gemm ships 128-bit SIMD kernels for wasm (already in the module, so the page already needs a
+    // browser with wasm SIMD, as every WebGPU-capable one has) but runs its scalar ones unless told.
+    gemm::set_wasm_simd128(true);
 }
 
 thread_local! {

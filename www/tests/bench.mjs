@@ -1,6 +1,7 @@
 // Benchmark (not a test): per-slice inference time of the shipped model in the browser on
 // WebGPU and on the CPU fallback, and native `flex` on the same slices, side by side.
 // Usage: node www/tests/bench.mjs [scan.nii.gz] [slices]   (after scripts/build-web.sh and a release build)
+// LUNGSEG_BENCH_WEBGPU=0 leaves out the WebGPU row (minutes per run on a software adapter).
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -58,8 +59,10 @@ const cpu = await inBrowser("cpu");
 rows.push({ name: "browser CPU fallback (wasm flex)", first: cpu.first, steady: cpu.steady });
 const cpuTta = await inBrowser("cpu", true);
 rows.push({ name: "browser CPU fallback, mirror averaging", first: cpuTta.first, steady: cpuTta.steady });
-const gpu = await inBrowser("webgpu");
-rows.push({ name: `browser WebGPU — ${gpu.adapter?.replace(/^Backend: /, "")}`, first: gpu.first, steady: gpu.steady });
+if (process.env.LUNGSEG_BENCH_WEBGPU !== "0") {
+  const gpu = await inBrowser("webgpu");
+  rows.push({ name: `browser WebGPU — ${gpu.adapter?.replace(/^Backend: /, "")}`, first: gpu.first, steady: gpu.steady });
+}
 await browser.close();
 server.kill();
 
