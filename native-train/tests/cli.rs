@@ -221,7 +221,7 @@ fn train_resume_export_eval_predict() {
     assert_eq!(report["binary"]["pooled"]["dice"], 0.0);
     assert_eq!(report["binary"]["pooled"]["precision"], 1.0);
     // The model path prints a table.
-    let text = ok(&[
+    let eval_model = [
         "eval",
         "--model",
         exported.to_str().unwrap(),
@@ -229,22 +229,16 @@ fn train_resume_export_eval_predict() {
         d,
         "--slices",
         "0,2",
-    ]);
+    ];
+    let text = ok(&eval_model);
     assert!(text.contains("| infection      | per slice |"), "{text}");
     // With mirror averaging the JSON says so.
     let tta_json = tmp.path().join("tta.json");
     let text = ok(&[
-        "eval",
-        "--model",
-        exported.to_str().unwrap(),
-        "--data",
-        d,
-        "--slices",
-        "0,2",
-        "--tta",
-        "--json",
-        tta_json.to_str().unwrap(),
-    ]);
+        &eval_model[..],
+        &["--tta", "--json", tta_json.to_str().unwrap()],
+    ]
+    .concat());
     assert!(text.contains("mirror TTA"), "{text}");
     let tta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&tta_json).unwrap()).unwrap();
