@@ -45,23 +45,28 @@ pub fn save(
     optim: &ModuleOptimizer,
     sched: &PolyLr,
     state: &LoopState,
+    ema: Option<&FfrNet>,
 ) -> Result<(), String> {
     let mut out = MAGIC.to_vec();
     section(
         &mut out,
         &serde_json::to_vec(state).map_err(|e| e.to_string())?,
     );
-    section(
-        &mut out,
-        &model
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| e.to_string())?,
-    );
+    section(&mut out, &record_bytes(model)?);
     section(&mut out, &optim.into_bytes().map_err(|e| e.to_string())?);
     section(&mut out, &sched.to_record_bytes()?);
+    if let Some(ema) = ema {
+        section(&mut out, &record_bytes(ema)?);
+    }
     write_atomic(path, &out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn record_bytes(model: &FfrNet) -> Result<Bytes, String> {
+    model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| e.to_string())
 }
 
 fn sections(bytes: &[u8]) -> Option<Vec<&[u8]>> {
@@ -75,29 +80,53 @@ fn sections(bytes: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
-/// Restores what [`save`] wrote into a freshly built model and optimiser.
+/// What [`load`] restores.
+pub struct Restored {
+    pub model: FfrNet,
+    pub optim: ModuleOptimizer,
+    pub state: LoopState,
+    /// The weight average, when the run keeps one.
+    pub ema: Option<FfrNet>,
+}
+
+/// Restores what [`save`] wrote into a freshly built model and optimiser (and `ema`, a freshly
+/// built model for the weight average, when the run keeps one).
 pub fn load(
     path: &Path,
     model: FfrNet,
     optim: ModuleOptimizer,
     sched: &mut PolyLr,
-) -> Result<(FfrNet, ModuleOptimizer, LoopState), String> {
+    ema: Option<FfrNet>,
+) -> Result<Restored, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let bad = |what: &str| format!("{}: not a complete checkpoint ({what})", path.display());
     let parts = sections(&bytes)
-        .filter(|p| p.len() == 4)
+        .filter(|p| matches!(p.len(), 4 | 5))
         .ok_or_else(|| bad("framing"))?;
     let state: LoopState = serde_json::from_slice(parts[0]).map_err(|e| bad(&e.to_string()))?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(parts[1].to_vec()))
-        .map_err(|e| bad(&e.to_string()))?;
-    let model = model
-        .try_load_record(record)
-        .map_err(|e| bad(&e.to_string()))?;
+    let load_model = |model: FfrNet, bytes: &[u8]| {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+            .map_err(|e| bad(&e.to_string()))?;
+        model
+            .try_load_record(record)
+            .map_err(|e| bad(&e.to_string()))
+    };
+    let model = load_model(model, parts[1])?;
     let optim = optim
         .from_bytes(Bytes::from_bytes_vec(parts[2].to_vec()))
         .map_err(|e| bad(&e.to_string()))?;
     sched.iteration = serde_json::from_slice::<usize>(parts[3]).map_err(|e| bad(&e.to_string()))?;
-    Ok((model, optim, state))
+    // A run's fingerprint says whether it keeps an average, so the caller compares that first.
+    let ema = match (ema, parts.get(4)) {
+        (Some(m), Some(bytes)) => Some(load_model(m, bytes)?),
+        _ => None,
+    };
+    Ok(Restored {
+        model,
+        optim,
+        state,
+        ema,
+    })
 }
 
 impl PolyLr {

@@ -75,6 +75,10 @@ pub struct TrainArgs {
     /// The teacher labels with mirror averaging (test-time augmentation), as `predict --tta`.
     #[arg(long, requires = "teacher")]
     pub teacher_tta: bool,
+    /// Keep an exponential moving average of the weights with this decay per iteration (e.g.
+    /// 0.99); validation scores it, the best epoch is chosen on it, and it is what the run saves.
+    #[arg(long)]
+    pub ema: Option<f64>,
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
@@ -87,6 +91,9 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     config.validate()?;
     if a.unlabeled.is_some() && a.pseudo_per_epoch == 0 {
         return Err("--pseudo-per-epoch must be positive with --unlabeled".into());
+    }
+    if a.ema.is_some_and(|d| !(0.0..1.0).contains(&d)) {
+        return Err("--ema is a decay in [0, 1), e.g. 0.99".into());
     }
     if a.batch_size == 0 || a.epochs == 0 {
         return Err("--batch-size and --epochs must be positive".into());
@@ -144,6 +151,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
                 per_epoch: a.pseudo_per_epoch,
                 teacher_tta: p.teacher.tta,
             }),
+            ema: a.ema,
         };
         let dir = fold_dir(&a.out, if a.folds.is_some() { folds } else { 1 }, fold);
         eprintln!(

@@ -6,6 +6,7 @@ mod bench;
 mod checkpoint;
 mod commands;
 mod data;
+mod ema;
 mod parity;
 mod poly_lr;
 mod pseudo;

@@ -18,8 +18,9 @@ use lungseg::weights::{ModelCard, save_model};
 use serde::Serialize;
 
 use crate::augment::{Augment, Sample};
-use crate::checkpoint::{self, LoopState, write_atomic};
+use crate::checkpoint::{self, LoopState, Restored, write_atomic};
 use crate::data::{LabelledData, Split};
+use crate::ema::Ema;
 use crate::poly_lr::PolyLr;
 use crate::pseudo::{Teacher, UnlabeledPool};
 use crate::rng::Rng;
@@ -42,6 +43,10 @@ pub struct TrainOptions {
     pub valid_every: usize,
     /// Pseudo-labelled unlabeled slices added to every epoch; None = labelled slices only.
     pub pseudo: Option<PseudoOptions>,
+    /// Decay of the weight average that validation scores and the run saves; None = the
+    /// trained weights themselves. Left out when None, like the fingerprint's share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ema: Option<f64>,
 }
 
 /// What a semi-supervised run adds (recorded in the log, the card and the run's fingerprint).
@@ -78,6 +83,12 @@ pub struct EpochLog {
     pub valid_dice_pooled: Option<f64>,
     pub valid_iou_per_slice: Option<f64>,
     pub seconds: f64,
+    /// With `--ema`, the trained weights' own validation Dice (the `valid_*` fields score the
+    /// average).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_dice_raw_per_slice: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_dice_raw_pooled: Option<f64>,
 }
 
 /// Model-sized training slices (display orientation, [0, 1] and labels for `classes`).
@@ -191,7 +202,7 @@ pub fn train_run(
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let cfg = &opts.config;
     // What makes two runs the same run (not how long they go or how often they validate).
-    let fingerprint = serde_json::to_string(&(
+    let mut fingerprint = serde_json::to_string(&(
         &opts.config,
         opts.epochs,
         opts.batch_size,
@@ -204,6 +215,10 @@ pub fn train_run(
         &opts.pseudo,
     ))
     .map_err(|e| e.to_string())?;
+    // Appended only when set, so runs from before the option keep their fingerprint.
+    if let Some(decay) = opts.ema {
+        fingerprint.push_str(&format!(" ema {decay}"));
+    }
     let labelled = prepare_samples(data, &split.train, cfg);
     let per_epoch = match (&opts.pseudo, pseudo) {
         (Some(p), Some(_)) => p.per_epoch,
@@ -215,6 +230,8 @@ pub fn train_run(
 
     device.seed(opts.seed);
     let mut model: FfrNet = cfg.init(device);
+    let valid_device = device.clone().without_autodiff();
+    let mut ema = opts.ema.map(Ema::new);
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut sched = PolyLr::new(opts.lr, total_iters);
     let ckpt_path = out.join("checkpoint.bin");
@@ -226,14 +243,24 @@ pub fn train_run(
         fingerprint: fingerprint.clone(),
     };
     if resume && ckpt_path.exists() {
-        let (m, o, s) = checkpoint::load(&ckpt_path, model, optim, &mut sched)?;
-        if s.fingerprint != fingerprint {
+        let fresh_average = ema.as_ref().map(|_| cfg.init(&valid_device));
+        let restored = checkpoint::load(&ckpt_path, model, optim, &mut sched, fresh_average)?;
+        if restored.state.fingerprint != fingerprint {
             return Err(format!(
                 "{}: the checkpoint belongs to a run with other options or another split",
                 ckpt_path.display()
             ));
         }
+        let Restored {
+            model: m,
+            optim: o,
+            state: s,
+            ema: average,
+        } = restored;
         (model, optim, state) = (m, o, s);
+        if let Some(e) = ema.as_mut() {
+            e.model = average;
+        }
         eprintln!(
             "resuming after epoch {} (iteration {})",
             state.epoch, sched.iteration
@@ -246,7 +273,6 @@ pub fn train_run(
     rewrite_logs(out, &logs)?;
     let mut best_report = None;
     let mut last_report = None;
-    let valid_device = device.clone().without_autodiff();
 
     while state.epoch < opts.epochs {
         if opts.max_iterations.is_some_and(|m| sched.iteration >= m) {
@@ -293,6 +319,9 @@ pub fn train_run(
             let grads = GradientsParams::from_grads(terms.total.backward(), &model);
             lr = sched.step();
             model = optim.step(lr, model, grads);
+            if let Some(e) = ema.as_mut() {
+                e.update(&model);
+            }
             let vals = [terms.total, terms.ce, terms.dice].map(scalar);
             for (s, v) in sums.iter_mut().zip(vals) {
                 *s += v;
@@ -310,16 +339,23 @@ pub fn train_run(
             && (epoch.is_multiple_of(opts.valid_every.max(1))
                 || epoch == opts.epochs
                 || opts.max_iterations.is_some_and(|m| sched.iteration >= m));
-        let report = validate_now.then(|| {
+        let score = |m: &FfrNet| {
             validate(
-                &model.valid().fold_batch_norm(),
+                &m.clone().fold_batch_norm(),
                 cfg,
                 data,
                 &split.valid,
                 false,
                 &valid_device,
             )
-        });
+        };
+        // The model this run scores, selects and saves: the weight average when it keeps one.
+        let chosen = match ema.as_ref().and_then(|e| e.model.clone()) {
+            Some(average) => average,
+            None => model.valid(),
+        };
+        let report = validate_now.then(|| score(&chosen));
+        let raw = (validate_now && ema.is_some()).then(|| score(&model.valid()));
         let log = EpochLog {
             epoch,
             iterations: sched.iteration,
@@ -333,9 +369,11 @@ pub fn train_run(
             valid_dice_pooled: report.as_ref().map(|r| r.binary.pooled.dice),
             valid_iou_per_slice: report.as_ref().map(|r| r.binary.per_slice_mean.iou),
             seconds: started.elapsed().as_secs_f64(),
+            valid_dice_raw_per_slice: raw.as_ref().map(|r| r.binary.per_slice_mean.dice),
+            valid_dice_raw_pooled: raw.as_ref().map(|r| r.binary.pooled.dice),
         };
         eprintln!(
-            "epoch {epoch}: loss {:.4} (ce {:.4} dice {:.4} scr {:.4}), {:.2} slices/s{}",
+            "epoch {epoch}: loss {:.4} (ce {:.4} dice {:.4} scr {:.4}), {:.2} slices/s{}{}",
             log.train_loss,
             log.train_ce,
             log.train_dice_loss,
@@ -343,6 +381,10 @@ pub fn train_run(
             log.slices_per_s,
             match (log.valid_dice_per_slice, log.valid_dice_pooled) {
                 (Some(a), Some(b)) => format!(", valid Dice {a:.4} per slice / {b:.4} pooled"),
+                _ => String::new(),
+            },
+            match (log.valid_dice_raw_per_slice, log.valid_dice_raw_pooled) {
+                (Some(a), Some(b)) => format!(" (averaged; trained weights {a:.4} / {b:.4})"),
                 _ => String::new(),
             }
         );
@@ -362,16 +404,22 @@ pub fn train_run(
             if dice > state.best_dice {
                 state.best_dice = dice;
                 state.best_epoch = epoch;
-                let bytes =
-                    save_model(&model.valid(), &card(&report)).map_err(|e| e.to_string())?;
+                let bytes = save_model(&chosen, &card(&report)).map_err(|e| e.to_string())?;
                 write_atomic(&out.join("best.lungseg"), &bytes).map_err(|e| e.to_string())?;
                 best_report = report.clone();
             }
             last_report = report.clone();
         }
-        let bytes = save_model(&model.valid(), &card(&report)).map_err(|e| e.to_string())?;
+        let bytes = save_model(&chosen, &card(&report)).map_err(|e| e.to_string())?;
         write_atomic(&out.join("last.lungseg"), &bytes).map_err(|e| e.to_string())?;
-        checkpoint::save(&ckpt_path, &model, &optim, &sched, &state)?;
+        checkpoint::save(
+            &ckpt_path,
+            &model,
+            &optim,
+            &sched,
+            &state,
+            ema.as_ref().and_then(|e| e.model.as_ref()),
+        )?;
         logs.push(log);
         rewrite_logs(out, &logs)?;
     }
@@ -395,14 +443,14 @@ fn read_log(path: &Path) -> Vec<EpochLog> {
 /// log.jsonl (one JSON object per epoch) and log.csv, rewritten whole each epoch.
 fn rewrite_logs(out: &Path, logs: &[EpochLog]) -> Result<(), String> {
     let mut jsonl = Vec::new();
-    let mut csv = b"epoch,iterations,lr,train_loss,train_ce,train_dice_loss,train_scr,slices_per_s,valid_dice_per_slice,valid_dice_pooled,valid_iou_per_slice,seconds\n".to_vec();
+    let mut csv = b"epoch,iterations,lr,train_loss,train_ce,train_dice_loss,train_scr,slices_per_s,valid_dice_per_slice,valid_dice_pooled,valid_iou_per_slice,seconds,valid_dice_raw_per_slice,valid_dice_raw_pooled\n".to_vec();
     let opt = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
     for l in logs {
         serde_json::to_writer(&mut jsonl, l).map_err(|e| e.to_string())?;
         jsonl.push(b'\n');
         writeln!(
             csv,
-            "{},{},{:.3e},{:.6},{:.6},{:.6},{:.6},{:.3},{},{},{},{:.1}",
+            "{},{},{:.3e},{:.6},{:.6},{:.6},{:.6},{:.3},{},{},{},{:.1},{},{}",
             l.epoch,
             l.iterations,
             l.lr,
@@ -414,7 +462,9 @@ fn rewrite_logs(out: &Path, logs: &[EpochLog]) -> Result<(), String> {
             opt(l.valid_dice_per_slice),
             opt(l.valid_dice_pooled),
             opt(l.valid_iou_per_slice),
-            l.seconds
+            l.seconds,
+            opt(l.valid_dice_raw_per_slice),
+            opt(l.valid_dice_raw_pooled)
         )
         .map_err(|e| e.to_string())?;
     }

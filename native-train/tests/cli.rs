@@ -583,3 +583,96 @@ fn pseudo_labels_need_a_teacher_of_the_same_split() {
     let (success, text) = train(&tmp.path().join("s4"), &["--unlabeled", u]);
     assert!(!success && text.contains("--teacher"), "{text}");
 }
+
+#[test]
+fn weight_average_is_what_the_run_saves_and_survives_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let d = data.to_str().unwrap();
+    let train = |out: &Path, extra: &[&str]| {
+        let common = [
+            "train",
+            "--data",
+            d,
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "40",
+            "--batch-size",
+            "2",
+            "--no-geometric-aug",
+            "--no-intensity-aug",
+        ];
+        run(&[&common[..], extra].concat())
+    };
+    let (straight, resumed, plain) = (
+        tmp.path().join("straight"),
+        tmp.path().join("resumed"),
+        tmp.path().join("plain"),
+    );
+    for (dir, extra) in [
+        (&straight, &["--ema", "0.5", "--max-iterations", "4"][..]),
+        (&resumed, &["--ema", "0.5", "--max-iterations", "2"]),
+        (&plain, &["--max-iterations", "4"]),
+    ] {
+        let (success, text) = train(dir, extra);
+        assert!(success, "{text}");
+    }
+    // Resuming without the average is another run; with it, the run continues.
+    let (success, text) = train(&resumed, &["--max-iterations", "4", "--resume"]);
+    assert!(!success && text.contains("other options"), "{text}");
+    let (success, text) = train(
+        &resumed,
+        &["--ema", "0.5", "--max-iterations", "4", "--resume"],
+    );
+    assert!(success && text.contains("resuming after epoch 2"), "{text}");
+
+    // The average rides beside training without changing it: same losses, and the trained
+    // weights score what the plain run scores.
+    let rows = |dir: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (s, p) = (rows(&straight), rows(&plain));
+    assert_eq!(s.len(), 4);
+    for (s, p) in s.iter().zip(&p) {
+        assert_eq!(s["train_loss"], p["train_loss"]);
+        assert_eq!(s["valid_dice_raw_per_slice"], p["valid_dice_per_slice"]);
+        assert!(p.get("valid_dice_raw_per_slice").is_none(), "{p}");
+    }
+    let device = Device::flex();
+    let (_, card) = load_model(
+        &std::fs::read(straight.join("last.lungseg")).unwrap(),
+        &device,
+    )
+    .unwrap();
+    assert_eq!(card.training["options"]["ema"], 0.5, "{}", card.training);
+
+    // What the run saves is the average (not the trained weights), and a resumed run's average
+    // is the uninterrupted run's, bit for bit.
+    let x = Tensor::<4>::random(
+        [1, 1, 256, 256],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let logits = |dir: &Path| -> Vec<f32> {
+        let (m, _) =
+            load_model(&std::fs::read(dir.join("last.lungseg")).unwrap(), &device).unwrap();
+        m.forward(x.clone()).into_data().to_vec().unwrap()
+    };
+    let (s, r, p) = (logits(&straight), logits(&resumed), logits(&plain));
+    assert_eq!(s, r, "the resumed run lost its weight average");
+    let diff = s
+        .iter()
+        .zip(&p)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        diff > 1e-3,
+        "the saved model is the trained weights ({diff})"
+    );
+}
