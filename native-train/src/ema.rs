@@ -90,7 +90,7 @@ mod tests {
     use lungseg::model::Preset;
 
     fn host(t: Tensor<1>) -> Vec<f32> {
-        t.into_data().to_vec().unwrap()
+        t.into_data().try_to_vec().unwrap()
     }
 
     #[test]

@@ -662,7 +662,7 @@ fn weight_average_is_what_the_run_saves_and_survives_resume() {
     let logits = |dir: &Path| -> Vec<f32> {
         let (m, _) =
             load_model(&std::fs::read(dir.join("last.lungseg")).unwrap(), &device).unwrap();
-        m.forward(x.clone()).into_data().to_vec().unwrap()
+        m.forward(x.clone()).into_data().try_to_vec().unwrap()
     };
     let (s, r, p) = (logits(&straight), logits(&resumed), logits(&plain));
     assert_eq!(s, r, "the resumed run lost its weight average");
