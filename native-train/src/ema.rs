@@ -7,6 +7,7 @@
 //! visited as float tensors), so the averaged model is self-consistent.
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::nn::BatchNormConfig;
 use burn::prelude::*;
 use lungseg::model::FfrNet;
 
@@ -41,6 +42,27 @@ impl Ema {
             "the averaged model and the trained one differ in structure"
         );
     }
+}
+
+/// `model` with BatchNorm's running statistics re-estimated for its weights from training-mode
+/// forward passes over `batches` (on an autodiff device): the mean of the batches' statistics,
+/// weighted by their sizes, as PyTorch's `update_bn`. Averaged weights never produced the averaged
+/// statistics, so the average is scored with its own (SWA's `bn_update`).
+pub fn recalibrate(model: &FfrNet, batches: &[Tensor<4>]) -> FfrNet {
+    let Some(first) = batches.first() else {
+        return model.clone();
+    };
+    let mut m = model.clone().to_device(&first.device()).train();
+    let mut seen = 0;
+    for x in batches {
+        // Each batch weighs by its slices: momentum n_k / (n_1 + … + n_k).
+        let n = x.dims()[0];
+        seen += n;
+        m = m.with_batch_norm_momentum(n as f64 / seen as f64);
+        drop(m.forward(x.clone()));
+    }
+    m.valid()
+        .with_batch_norm_momentum(BatchNormConfig::new(1).momentum)
 }
 
 /// Every float tensor of `model` (parameters and running statistics) in visiting order, flat.
@@ -87,6 +109,7 @@ impl ModuleMapper for Blend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::Distribution;
     use lungseg::model::Preset;
 
     fn host(t: Tensor<1>) -> Vec<f32> {
@@ -126,5 +149,38 @@ mod tests {
         }
         // The two initialisations differ, so the check above is not trivially met.
         assert!(differing > 50, "{differing}");
+    }
+
+    #[test]
+    fn recalibrated_statistics_are_the_batch_statistics() {
+        let device = Device::flex();
+        let ad = device.clone().autodiff();
+        device.seed(3);
+        let model: FfrNet = Preset::Lite.config().init(&ad);
+        let x = Tensor::<4>::random([3, 1, 64, 64], Distribution::Uniform(0.0, 1.0), &device);
+        // Training mode normalises with the batch's own statistics.
+        let batch_mode: Vec<f32> = model
+            .forward(x.clone().to_device(&ad))
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let fresh = model.valid();
+        let recalibrated = recalibrate(&fresh, &[x.clone().to_device(&ad)]);
+        // Two batches: both count (the first is not forgotten when the second comes).
+        let dim = x.clone().mul_scalar(0.5).to_device(&ad);
+        let both = recalibrate(&fresh, &[x.clone().to_device(&ad), dim.clone()]);
+        let second_only = recalibrate(&fresh, &[dim]);
+        let diff = |m: &FfrNet| -> f32 {
+            let y: Vec<f32> = m.forward(x.clone()).into_data().try_to_vec().unwrap();
+            y.iter()
+                .zip(&batch_mode)
+                .fold(0.0, |d, (a, b)| d.max((a - b).abs()))
+        };
+        // Inference with the re-estimated statistics reproduces it; with the initial ones not.
+        let (after, before) = (diff(&recalibrated), diff(&fresh));
+        assert!(after < 1e-3, "{after}");
+        let (b, s) = (diff(&both), diff(&second_only));
+        assert!(b < s - 0.05, "two batches {b}, the second alone {s}");
+        assert!(before > 0.1, "{before}");
     }
 }

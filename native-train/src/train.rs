@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::augment::{Augment, Sample};
 use crate::checkpoint::{self, LoopState, Restored, write_atomic};
 use crate::data::{LabelledData, Split};
-use crate::ema::Ema;
+use crate::ema::{Ema, recalibrate};
 use crate::poly_lr::PolyLr;
 use crate::pseudo::{Teacher, UnlabeledPool};
 use crate::rng::Rng;
@@ -232,6 +232,16 @@ pub fn train_run(
     let mut model: FfrNet = cfg.init(device);
     let valid_device = device.clone().without_autodiff();
     let mut ema = opts.ema.map(Ema::new);
+    // The labelled training slices, unaugmented, in training-size batches: what the average's
+    // BatchNorm statistics are re-estimated on.
+    let recalibration: Vec<Tensor<4>> = if ema.is_some() {
+        labelled
+            .chunks(opts.batch_size)
+            .map(|c| batch_tensors(c, cfg, false, device).0)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut sched = PolyLr::new(opts.lr, total_iters);
     let ckpt_path = out.join("checkpoint.bin");
@@ -349,9 +359,10 @@ pub fn train_run(
                 &valid_device,
             )
         };
-        // The model this run scores, selects and saves: the weight average when it keeps one.
-        let chosen = match ema.as_ref().and_then(|e| e.model.clone()) {
-            Some(average) => average,
+        // The model this run scores, selects and saves: the weight average (with its own
+        // BatchNorm statistics) when it keeps one.
+        let chosen = match ema.as_ref().and_then(|e| e.model.as_ref()) {
+            Some(average) => recalibrate(average, &recalibration),
             None => model.valid(),
         };
         let report = validate_now.then(|| score(&chosen));
