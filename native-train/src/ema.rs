@@ -4,7 +4,8 @@
 //! hundredths between neighbouring epochs); the average of the recent weights sits nearer the
 //! middle of that wandering. When it is on, the average is what validation scores, what picks the
 //! best epoch and what the run saves. BatchNorm's running statistics are averaged too (they are
-//! visited as float tensors), so the averaged model is self-consistent.
+//! visited as float tensors), but averaged statistics do not fit averaged weights, so they are
+//! re-estimated ([`recalibrate`]) before the average is scored or saved.
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::nn::BatchNormConfig;
