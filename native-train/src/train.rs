@@ -18,7 +18,7 @@ use lungseg::weights::{ModelCard, save_model};
 use serde::Serialize;
 
 use crate::augment::{Augment, Sample};
-use crate::checkpoint::{self, LoopState, Restored, write_atomic};
+use crate::checkpoint::{self, LoopState, write_atomic};
 use crate::data::{LabelledData, Split};
 use crate::ema::{Ema, recalibrate};
 use crate::poly_lr::PolyLr;
@@ -261,15 +261,9 @@ pub fn train_run(
                 ckpt_path.display()
             ));
         }
-        let Restored {
-            model: m,
-            optim: o,
-            state: s,
-            ema: average,
-        } = restored;
-        (model, optim, state) = (m, o, s);
+        (model, optim, state) = (restored.model, restored.optim, restored.state);
         if let Some(e) = ema.as_mut() {
-            e.model = average;
+            e.model = restored.ema;
         }
         eprintln!(
             "resuming after epoch {} (iteration {})",
