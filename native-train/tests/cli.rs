@@ -59,12 +59,19 @@ fn small_data(dir: &Path) {
     .unwrap();
 }
 
-fn log_losses(run_dir: &Path) -> Vec<(usize, usize, f64)> {
+/// A run's log.jsonl, one JSON object per epoch.
+fn log_rows(run_dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run_dir.join("log.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn log_losses(run_dir: &Path) -> Vec<(usize, usize, f64)> {
+    log_rows(run_dir)
+        .iter()
+        .map(|v| {
             (
                 v["epoch"].as_u64().unwrap() as usize,
                 v["iterations"].as_u64().unwrap() as usize,
@@ -416,21 +423,18 @@ fn same_seed_same_numbers_and_four_classes_and_folds() {
             "11",
         ]);
     }
-    let read = |r: &Path| std::fs::read_to_string(r.join("log.jsonl")).unwrap();
-    let strip = |s: String| -> Vec<serde_json::Value> {
-        s.lines()
-            .map(|l| {
-                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-                v.as_object_mut()
-                    .unwrap()
-                    .retain(|k, _| !["seconds", "slices_per_s"].contains(&k.as_str()));
-                v
-            })
-            .collect()
+    let strip = |r: &Path| -> Vec<serde_json::Value> {
+        let mut rows = log_rows(r);
+        for v in &mut rows {
+            v.as_object_mut()
+                .unwrap()
+                .retain(|k, _| !["seconds", "slices_per_s"].contains(&k.as_str()));
+        }
+        rows
     };
     assert_eq!(
-        strip(read(&run_a)),
-        strip(read(&run_b)),
+        strip(&run_a),
+        strip(&run_b),
         "same seed, same backend: same losses and validation"
     );
 
@@ -630,14 +634,7 @@ fn weight_average_is_what_the_run_saves_and_survives_resume() {
 
     // The average rides beside training without changing it: same losses, and the trained
     // weights score what the plain run scores.
-    let rows = |dir: &Path| -> Vec<serde_json::Value> {
-        std::fs::read_to_string(dir.join("log.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    let (s, p) = (rows(&straight), rows(&plain));
+    let (s, p) = (log_rows(&straight), log_rows(&plain));
     assert_eq!(s.len(), 4);
     for (s, p) in s.iter().zip(&p) {
         assert_eq!(s["train_loss"], p["train_loss"]);
