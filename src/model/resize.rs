@@ -1,25 +1,102 @@
 //! Bilinear resizing with `align_corners = true`, as everywhere in FFRNet.
+//!
+//! Written as two matrix products (rows, then columns) rather than burn's `interpolate`:
+//! burn 0.22's GPU backends (CubeCL: wgpu, vulkan, cuda) have no backward pass for bilinear
+//! interpolation, so a model built on it cannot train on a GPU. The products give the same
+//! values (to rounding) and differentiate on every backend.
 
 use burn::prelude::*;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
 /// Resizes `x` (N×C×H×W) to `size`; a no-op when it already has that size.
 pub fn resize_to(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
-    let [_, _, h, w] = x.dims();
+    let [n, c, h, w] = x.dims();
+    let [ho, wo] = size;
     if [h, w] == size {
         return x;
     }
-    interpolate(
-        x,
-        InterpolateOptions::new(InterpolateMode::Bilinear)
-            .with_align_corners(true)
-            .with_output_size(size),
-    )
+    let device = x.device();
+    // Columns: (N·C·H)×W · W×Wo.
+    let x = x
+        .reshape([n * c * h, w])
+        .matmul(weights(w, wo, &device).transpose());
+    // Rows: bring H last, then (N·C·Wo)×H · H×Ho.
+    x.reshape([n * c, h, wo])
+        .swap_dims(1, 2)
+        .reshape([n * c * wo, h])
+        .matmul(weights(h, ho, &device).transpose())
+        .reshape([n, c, wo, ho])
+        .swap_dims(2, 3)
+}
+
+/// The `to`×`from` matrix of one axis's linear interpolation with aligned corners: output `i`
+/// samples the input at `i·(from−1)/(to−1)`, two taps per row.
+fn weights(from: usize, to: usize, device: &Device) -> Tensor<2> {
+    let mut m = vec![0f32; to * from];
+    for i in 0..to {
+        let pos = if to > 1 {
+            i as f64 * (from - 1) as f64 / (to - 1) as f64
+        } else {
+            0.0
+        };
+        let lo = (pos.floor() as usize).min(from - 1);
+        let hi = (lo + 1).min(from - 1);
+        let f = (pos - lo as f64) as f32;
+        m[i * from + lo] += 1.0 - f;
+        m[i * from + hi] += f;
+    }
+    Tensor::from_data(TensorData::new(m, [to, from]), device)
 }
 
 /// The spatial size of an N×C×H×W tensor.
 pub fn spatial(x: &Tensor<4>) -> [usize; 2] {
     let [_, _, h, w] = x.dims();
     [h, w]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+    use burn::tensor::{Distribution, Tolerance};
+
+    fn reference(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
+        interpolate(
+            x,
+            InterpolateOptions::new(InterpolateMode::Bilinear)
+                .with_align_corners(true)
+                .with_output_size(size),
+        )
+    }
+
+    /// Values and input gradients equal burn's own bilinear interpolation (which has a
+    /// backward pass on flex), up- and down-sampling, square and not.
+    #[test]
+    fn matches_burns_bilinear_interpolation_and_its_gradient() {
+        let device = Device::flex().autodiff();
+        for (input, size) in [
+            ([2, 3, 32, 32], [256, 256]),
+            ([1, 2, 64, 48], [32, 40]),
+            ([1, 1, 7, 5], [13, 1]),
+        ] {
+            let x = Tensor::<4>::random(input, Distribution::Normal(0.0, 1.0), &device);
+            let probe = Tensor::<4>::random(
+                [input[0], input[1], size[0], size[1]],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let a = x.clone().require_grad();
+            let b = x.clone().require_grad();
+            let ya = resize_to(a.clone(), size);
+            let yb = reference(b.clone(), size);
+            ya.to_data()
+                .assert_approx_eq::<f32>(&yb.to_data(), Tolerance::absolute(1e-5));
+            let ga = (ya * probe.clone()).sum().backward();
+            let gb = (yb * probe).sum().backward();
+            let (ga, gb) = (a.grad(&ga).unwrap(), b.grad(&gb).unwrap());
+            assert!(ga.clone().abs().max().into_scalar::<f32>() > 0.1);
+            ga.to_data()
+                .assert_approx_eq::<f32>(&gb.to_data(), Tolerance::absolute(1e-4));
+        }
+    }
 }
