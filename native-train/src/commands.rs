@@ -29,6 +29,10 @@ pub struct TrainArgs {
     pub preset: String,
     #[arg(long, default_value_t = 2)]
     pub classes: usize,
+    /// Square input size the slices are resampled to (the preset's 256 unless given; 512 is
+    /// MedSeg's own resolution, at 4× the cost).
+    #[arg(long)]
+    pub input_size: Option<usize>,
     #[arg(long)]
     pub out: PathBuf,
     #[arg(long, default_value = "flex")]
@@ -87,7 +91,10 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     }
     let preset = Preset::parse(&a.preset)
         .ok_or_else(|| format!("unknown preset `{}` (lite or paper)", a.preset))?;
-    let config = preset.config().with_classes(a.classes);
+    let mut config = preset.config().with_classes(a.classes);
+    if let Some(s) = a.input_size {
+        config = config.with_input_size(s);
+    }
     config.validate()?;
     if a.unlabeled.is_some() && a.pseudo_per_epoch == 0 {
         return Err("--pseudo-per-epoch must be positive with --unlabeled".into());

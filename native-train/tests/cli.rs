@@ -464,6 +464,45 @@ fn same_seed_same_numbers_and_four_classes_and_folds() {
         assert!(text.contains(&format!("| {class:<14} |")), "{text}");
     }
 
+    // Another input size: the exported card records it, and eval runs the model at that size.
+    let small = tmp.path().join("small");
+    let train_small = |size: &str| {
+        run(&[
+            "train",
+            "--data",
+            d,
+            "--out",
+            small.to_str().unwrap(),
+            "--input-size",
+            size,
+            "--batch-size",
+            "2",
+            "--max-iterations",
+            "1",
+        ])
+    };
+    let (good, text) = train_small("100");
+    assert!(
+        !good && text.contains("input_size must be a multiple of 8"),
+        "{text}"
+    );
+    let (good, text) = train_small("128");
+    assert!(good, "{text}");
+    let exported = tmp.path().join("small.lungseg");
+    ok(&[
+        "export",
+        "--model",
+        small.to_str().unwrap(),
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("small.card.json")).unwrap())
+            .unwrap();
+    assert_eq!(card["config"]["input_size"], 128);
+    let text = ok(&["eval", "--model", exported.to_str().unwrap(), "--data", d]);
+    assert!(text.contains("| infection"), "{text}");
+
     // Cross-validation over similarity groups writes every fold and a summary.
     let cv = tmp.path().join("cv");
     let text = ok(&[

@@ -92,6 +92,13 @@ impl FfrNetConfig {
         self
     }
 
+    /// Same network trained and run at another square input size: the model card carries it,
+    /// so the page, `eval` and `predict` resample each slice to it.
+    pub fn with_input_size(mut self, input_size: usize) -> Self {
+        self.input_size = input_size;
+        self
+    }
+
     /// Checks the fields a user (or a model card) can get wrong.
     pub fn validate(&self) -> Result<(), String> {
         if ![2, 4].contains(&self.classes) {
