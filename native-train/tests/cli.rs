@@ -712,3 +712,36 @@ fn weight_average_is_what_the_run_saves_and_survives_resume() {
         "the saved model is the trained weights ({diff})"
     );
 }
+
+/// Only in a build with a GPU backend (`--features vulkan`): either the GPU opens and a step
+/// trains on it, or the command ends with one error naming the cause, not with CubeCL's panics.
+#[cfg(feature = "vulkan")]
+#[test]
+fn gpu_backend_trains_or_names_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let out = tmp.path().join("run");
+    let (good, text) = run(&[
+        "train",
+        "--backend",
+        "vulkan",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--batch-size",
+        "2",
+        "--max-iterations",
+        "1",
+    ]);
+    if good {
+        assert_eq!(log_rows(&out).len(), 1, "{text}");
+    } else {
+        assert!(
+            text.contains("backend `vulkan`: the GPU could not be opened (")
+                && !text.contains("panicked"),
+            "{text}"
+        );
+    }
+}
