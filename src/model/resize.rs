@@ -1,19 +1,36 @@
 //! Bilinear resizing with `align_corners = true`, as everywhere in FFRNet.
 //!
-//! Written as two matrix products (rows, then columns) rather than burn's `interpolate`:
-//! burn 0.22's GPU backends (CubeCL: wgpu, vulkan, cuda) have no backward pass for bilinear
-//! interpolation, so a model built on it cannot train on a GPU. The products give the same
-//! values (to rounding) and differentiate on every backend.
+//! Inference uses burn's `interpolate`. While training (the tensor is tracked for a backward
+//! pass) the same resizing is done as two matrix products, rows then columns: burn 0.22's GPU
+//! backends (CubeCL: wgpu, vulkan, cuda) have no backward pass for bilinear interpolation, so a
+//! model built on it alone cannot train on a GPU. The products give the same values (to
+//! rounding) and differentiate on every backend; at inference they cost ~15 % more time per slice
+//! on the browser's software WebGPU, so they are not used there.
 
 use burn::prelude::*;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
 /// Resizes `x` (N×C×H×W) to `size`; a no-op when it already has that size.
 pub fn resize_to(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
-    let [n, c, h, w] = x.dims();
-    let [ho, wo] = size;
-    if [h, w] == size {
+    if spatial(&x) == size {
         return x;
     }
+    if x.is_tracked() {
+        return separable(x, size);
+    }
+    interpolate(
+        x,
+        InterpolateOptions::new(InterpolateMode::Bilinear)
+            .with_align_corners(true)
+            .with_output_size(size),
+    )
+}
+
+/// The same resizing as matrix products, which every backend can differentiate.
+fn separable(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let [ho, wo] = size;
     let device = x.device();
     // Columns: (N·C·H)×W · W×Wo.
     let x = x
@@ -56,8 +73,6 @@ pub fn spatial(x: &Tensor<4>) -> [usize; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::module::interpolate;
-    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
     use burn::tensor::{Distribution, Tolerance};
 
     fn reference(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
@@ -69,8 +84,9 @@ mod tests {
         )
     }
 
-    /// Values and input gradients equal burn's own bilinear interpolation (which has a
-    /// backward pass on flex), up- and down-sampling, square and not.
+    /// Values and input gradients of the matrix products equal burn's own bilinear
+    /// interpolation (which has a backward pass on flex), up- and down-sampling, square and not;
+    /// `resize_to` takes the products exactly when the input is tracked.
     #[test]
     fn matches_burns_bilinear_interpolation_and_its_gradient() {
         let device = Device::flex().autodiff();
@@ -91,6 +107,16 @@ mod tests {
             let yb = reference(b.clone(), size);
             ya.to_data()
                 .assert_approx_eq::<f32>(&yb.to_data(), Tolerance::absolute(1e-5));
+            assert_eq!(
+                ya.to_data(),
+                separable(a.clone(), size).to_data(),
+                "tracked: the products"
+            );
+            assert_eq!(
+                resize_to(x.clone(), size).to_data(),
+                reference(x.clone(), size).to_data(),
+                "untracked: interpolate"
+            );
             let ga = (ya * probe.clone()).sum().backward();
             let gb = (yb * probe).sum().backward();
             let (ga, gb) = (a.grad(&ga).unwrap(), b.grad(&gb).unwrap());
