@@ -3,18 +3,43 @@
 use burn::prelude::*;
 
 pub fn device(name: &str) -> Result<Device, String> {
+    opens(name, None)
+}
+
+/// `n` devices of one backend for data-parallel training: with one, the same device as
+/// [`device`]; with several, GPUs 0 to n − 1, each of which must open. On `flex` they are `n`
+/// workers sharing the CPU, which checks the data-parallel path but does not make it faster.
+pub fn devices(name: &str, n: usize) -> Result<Vec<Device>, String> {
+    match n {
+        0 => Err("--devices must be at least 1".into()),
+        1 => Ok(vec![device(name)?]),
+        n => (0..n)
+            .map(|i| {
+                opens(name, Some(i))
+                    .map_err(|e| format!("{e} (--devices {n} trains on GPUs 0 to {})", n - 1))
+            })
+            .collect(),
+    }
+}
+
+/// `index`: which GPU (None = the backend's default device).
+#[cfg_attr(
+    not(any(feature = "wgpu", feature = "vulkan", feature = "cuda")),
+    allow(unused_variables)
+)]
+fn opens(name: &str, index: Option<usize>) -> Result<Device, String> {
+    #[cfg(any(feature = "wgpu", feature = "vulkan"))]
+    let kind = index.map_or(burn::tensor::DeviceKind::DefaultDevice, |i| {
+        burn::tensor::DeviceKind::DiscreteGpu(i)
+    });
     match name {
         "flex" => Ok(Device::flex()),
         #[cfg(feature = "wgpu")]
-        "wgpu" => opened(name, || {
-            Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)
-        }),
+        "wgpu" => opened(name, index, move || Device::wgpu(kind)),
         #[cfg(feature = "vulkan")]
-        "vulkan" => opened(name, || {
-            Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)
-        }),
+        "vulkan" => opened(name, index, move || Device::vulkan(kind)),
         #[cfg(feature = "cuda")]
-        "cuda" => opened(name, || Device::cuda(0)),
+        "cuda" => opened(name, index, move || Device::cuda(index.unwrap_or(0))),
         // Reached only by the names whose feature is off (the arms above take the others).
         #[allow(unreachable_patterns)]
         "wgpu" | "vulkan" | "cuda" => Err(format!(
@@ -32,6 +57,7 @@ pub fn device(name: &str) -> Result<Device, String> {
 #[cfg(any(feature = "wgpu", feature = "vulkan", feature = "cuda"))]
 fn opened(
     name: &str,
+    index: Option<usize>,
     open: impl FnOnce() -> Device + std::panic::UnwindSafe,
 ) -> Result<Device, String> {
     use std::sync::{Arc, Mutex};
@@ -52,8 +78,9 @@ fn opened(
     std::panic::set_hook(hook);
     result.map_err(|_| {
         let cause = first.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let which = index.map_or("the GPU".to_string(), |i| format!("GPU {i}"));
         format!(
-            "backend `{name}`: the GPU could not be opened ({}); check the driver (for wgpu/vulkan: \
+            "backend `{name}`: {which} could not be opened ({}); check the driver (for wgpu/vulkan: \
              the Vulkan loader libvulkan1 and the vendor's ICD), or use `--backend flex`",
             cause.unwrap_or_else(|| "no reason given".into())
         )

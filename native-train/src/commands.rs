@@ -37,7 +37,8 @@ pub struct TrainArgs {
     pub out: PathBuf,
     #[arg(long, default_value = "flex")]
     pub backend: String,
-    /// Devices for data-parallel training (only 1 is supported by this build).
+    /// Devices for data-parallel training: GPUs 0 to N − 1 of the backend, each taking a share of
+    /// every batch (the batch size stays the global one).
     #[arg(long, default_value_t = 1)]
     pub devices: usize,
     #[arg(long, default_value_t = 150)]
@@ -86,9 +87,6 @@ pub struct TrainArgs {
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
-    if a.devices != 1 {
-        return Err("--devices > 1 needs burn's multi-device learner, which this build does not wire up; use one device".into());
-    }
     let preset = Preset::parse(&a.preset)
         .ok_or_else(|| format!("unknown preset `{}` (lite or paper)", a.preset))?;
     let mut config = preset.config().with_classes(a.classes);
@@ -105,7 +103,17 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     if a.batch_size == 0 || a.epochs == 0 {
         return Err("--batch-size and --epochs must be positive".into());
     }
-    let device = backend::device(&a.backend)?.autodiff();
+    if a.batch_size < a.devices {
+        return Err(format!(
+            "--batch-size {} cannot be split over --devices {}: each device needs a slice",
+            a.batch_size, a.devices
+        ));
+    }
+    let devices: Vec<Device> = backend::devices(&a.backend, a.devices)?
+        .into_iter()
+        .map(Device::autodiff)
+        .collect();
+    let device = devices[0].clone();
     let data = LabelledData::load(&a.data).map_err(|e| e.to_string())?;
     let folds = a.folds.unwrap_or(5);
     let fold_list: Vec<usize> = if a.folds.is_some() {
@@ -175,7 +183,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
             &dir,
             a.resume,
             pseudo.as_ref(),
-            &device,
+            &devices,
         )?;
         eprintln!(
             "fold {fold}: best validation Dice {:.4} (per slice) at epoch {}",

@@ -7,6 +7,7 @@ mod checkpoint;
 mod commands;
 mod data;
 mod ema;
+mod parallel;
 mod parity;
 mod poly_lr;
 mod pseudo;

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::lr_scheduler::LrScheduler;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use lungseg::loss::{DistanceMaps, LossWeights, segmentation_loss};
+use lungseg::loss::{DistanceMaps, LossWeights};
 use lungseg::metrics::{Report, evaluate};
 use lungseg::model::{FfrNet, FfrNetConfig};
 use lungseg::pipeline::{SegmentOptions, segment_slices};
@@ -21,6 +21,7 @@ use crate::augment::{Augment, Sample};
 use crate::checkpoint::{self, LoopState, write_atomic};
 use crate::data::{LabelledData, Split};
 use crate::ema::{Ema, recalibrate};
+use crate::parallel::{Backward, Computed, DataParallel};
 use crate::poly_lr::PolyLr;
 use crate::pseudo::{Teacher, UnlabeledPool};
 use crate::rng::Rng;
@@ -145,7 +146,7 @@ pub fn validate(
     evaluate(preds.iter().map(Vec::as_slice).zip(truths), config.classes)
 }
 
-fn batch_tensors(
+pub(crate) fn batch_tensors(
     batch: &[Sample],
     config: &FfrNetConfig,
     scr: bool,
@@ -177,10 +178,6 @@ fn batch_tensors(
     (x, y, d)
 }
 
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().iter::<f64>().next().unwrap_or(f64::NAN)
-}
-
 /// The outcome of one run.
 pub struct RunResult {
     pub best_dice: f64,
@@ -190,6 +187,7 @@ pub struct RunResult {
 }
 
 /// Trains one split into `out`; resumes from `out/checkpoint.bin` when `resume` is set.
+/// Several `devices` train data-parallel; the first holds the model and validates.
 pub fn train_run(
     data: &LabelledData,
     split: &Split,
@@ -197,8 +195,9 @@ pub fn train_run(
     out: &Path,
     resume: bool,
     pseudo: Option<&PseudoSource>,
-    device: &Device,
+    devices: &[Device],
 ) -> Result<RunResult, String> {
+    let device = devices.first().ok_or("no training device")?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let cfg = &opts.config;
     // What makes two runs the same run (not how long they go or how often they validate).
@@ -242,6 +241,13 @@ pub fn train_run(
     } else {
         Vec::new()
     };
+    let parallel = DataParallel::new(
+        devices,
+        Backward {
+            config: cfg.clone(),
+            loss: opts.loss,
+        },
+    );
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut sched = PolyLr::new(opts.lr, total_iters);
     let ckpt_path = out.join("checkpoint.bin");
@@ -318,19 +324,15 @@ pub fn train_run(
                         .apply(&train_samples[i], cfg.input_size, &mut state.rng)
                 })
                 .collect();
-            let (x, y, d) = batch_tensors(&batch, cfg, opts.loss.scr > 0.0, device);
-            let terms = segmentation_loss(model.forward(x), y, d.as_ref(), opts.loss);
-            let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+            let Computed { grads, terms } = parallel.backward(&model, batch)?;
             lr = sched.step();
             model = optim.step(lr, model, grads);
             if let Some(e) = ema.as_mut() {
                 e.update(&model);
             }
-            let vals = [terms.total, terms.ce, terms.dice].map(scalar);
-            for (s, v) in sums.iter_mut().zip(vals) {
+            for (s, v) in sums.iter_mut().zip(terms) {
                 *s += v;
             }
-            sums[3] += terms.scr.map(scalar).unwrap_or(0.0);
             seen += 1;
             bar.inc(1);
             bar.set_message(format!("loss {:.4} lr {:.2e}", sums[0] / seen as f64, lr));
@@ -399,6 +401,7 @@ pub fn train_run(
                 "data": data.dir.display().to_string(),
                 "data_sha256": data.hash,
                 "split": { "folds": opts.folds, "fold": opts.fold, "seed": opts.seed, "train_slices": split.train, "valid_slices": split.valid },
+                "devices": parallel.devices(),
                 "options": opts,
                 "epoch": epoch,
                 "validation": report,

@@ -546,6 +546,71 @@ fn same_seed_same_numbers_and_four_classes_and_folds() {
     }
 }
 
+/// `--devices 2` on flex: two workers share each batch (the data-parallel path a multi-GPU
+/// machine takes), the run is reproducible, and the saved model records its devices.
+#[test]
+fn two_devices_train_reproducibly_and_the_model_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let d = data.to_str().unwrap();
+    let train = |out: &Path, devices: &str, batch: &str| {
+        run(&[
+            "train",
+            "--data",
+            d,
+            "--out",
+            out.to_str().unwrap(),
+            "--devices",
+            devices,
+            "--batch-size",
+            batch,
+            "--max-iterations",
+            "3",
+            "--scr",
+            "0.5",
+        ])
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for r in [&a, &b] {
+        let (good, text) = train(r, "2", "2");
+        assert!(good, "{text}");
+    }
+    let losses = log_losses(&a);
+    assert_eq!(losses.len(), 3, "{losses:?}");
+    assert!(
+        losses.iter().all(|l| l.2.is_finite() && l.2 > 0.0),
+        "{losses:?}"
+    );
+    let rows = |r: &Path| -> Vec<(f64, f64)> {
+        log_rows(r)
+            .iter()
+            .map(|v| {
+                let f = |k: &str| v[k].as_f64().unwrap();
+                (f("train_loss"), f("valid_dice_per_slice"))
+            })
+            .collect()
+    };
+    assert_eq!(rows(&a), rows(&b), "same seed, same devices: same numbers");
+    let (_, card) = load_model(
+        &std::fs::read(a.join("last.lungseg")).unwrap(),
+        &Device::flex(),
+    )
+    .unwrap();
+    assert_eq!(card.training["devices"], 2);
+
+    let (good, text) = train(&tmp.path().join("c"), "3", "2");
+    assert!(
+        !good && text.contains("--batch-size 2 cannot be split over --devices 3"),
+        "{text}"
+    );
+    let (good, text) = train(&tmp.path().join("c"), "0", "2");
+    assert!(
+        !good && text.contains("--devices must be at least 1"),
+        "{text}"
+    );
+}
+
 #[test]
 fn pseudo_labels_need_a_teacher_of_the_same_split() {
     let tmp = tempfile::tempdir().unwrap();
@@ -713,35 +778,47 @@ fn weight_average_is_what_the_run_saves_and_survives_resume() {
     );
 }
 
-/// Only in a build with a GPU backend (`--features vulkan`): either the GPU opens and a step
-/// trains on it, or the command ends with one error naming the cause, not with CubeCL's panics.
+/// Only in a build with a GPU backend (`--features vulkan`): either the GPUs open and a step
+/// trains on them, or the command ends with one error naming the cause, not with CubeCL's
+/// panics: on one device, and data-parallel on two (which a one-GPU machine refuses).
 #[cfg(feature = "vulkan")]
 #[test]
 fn gpu_backend_trains_or_names_what_is_missing() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     small_data(&data);
-    let out = tmp.path().join("run");
-    let (good, text) = run(&[
-        "train",
-        "--backend",
-        "vulkan",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--batch-size",
-        "2",
-        "--max-iterations",
-        "1",
-    ]);
-    if good {
-        assert_eq!(log_rows(&out).len(), 1, "{text}");
-    } else {
-        assert!(
-            text.contains("backend `vulkan`: the GPU could not be opened (")
-                && !text.contains("panicked"),
-            "{text}"
-        );
+    for devices in ["1", "2"] {
+        let out = tmp.path().join(format!("run-{devices}"));
+        let (good, text) = run(&[
+            "train",
+            "--backend",
+            "vulkan",
+            "--devices",
+            devices,
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--batch-size",
+            "2",
+            "--max-iterations",
+            "1",
+        ]);
+        if good {
+            assert_eq!(log_rows(&out).len(), 1, "{text}");
+        } else if devices == "1" {
+            assert!(
+                text.contains("backend `vulkan`: the GPU could not be opened (")
+                    && !text.contains("panicked"),
+                "{text}"
+            );
+        } else {
+            assert!(
+                text.contains("backend `vulkan`: GPU ")
+                    && text.contains("(--devices 2 trains on GPUs 0 to 1)")
+                    && !text.contains("panicked"),
+                "{text}"
+            );
+        }
     }
 }
