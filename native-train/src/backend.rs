@@ -8,7 +8,8 @@ pub fn device(name: &str) -> Result<Device, String> {
 
 /// `n` devices of one backend for data-parallel training: with one, the same device as
 /// [`device`]; with several, GPUs 0 to n − 1, each of which must open. On `flex` they are `n`
-/// workers sharing the CPU, which checks the data-parallel path but does not make it faster.
+/// workers sharing the CPU (how the data-parallel path is tested; on two cores, two workers
+/// also keep both busier than one).
 pub fn devices(name: &str, n: usize) -> Result<Vec<Device>, String> {
     match n {
         0 => Err("--devices must be at least 1".into()),
