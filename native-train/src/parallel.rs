@@ -68,7 +68,7 @@ impl Backward {
     }
 }
 
-pub fn scalar(t: Tensor<1>) -> f64 {
+fn scalar(t: Tensor<1>) -> f64 {
     t.into_data().iter::<f64>().next().unwrap_or(f64::NAN)
 }
 
