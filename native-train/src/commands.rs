@@ -17,6 +17,7 @@ use crate::augment::Augment;
 use crate::backend;
 use crate::checkpoint::write_atomic;
 use crate::data::{LabelledData, fold_split};
+use crate::pretrain::InitOptions;
 use crate::pseudo::{Teacher, UnlabeledPool};
 use crate::train::{PseudoOptions, PseudoSource, TrainOptions, fold_dir, train_run, validate};
 
@@ -84,6 +85,10 @@ pub struct TrainArgs {
     /// 0.99); validation scores it, the best epoch is chosen on it, and it is what the run saves.
     #[arg(long)]
     pub ema: Option<f64>,
+    /// Start from these pretrained weights (a `pretrain` output, or any model file of the same
+    /// network) instead of random ones; the classifier starts fresh.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
@@ -121,6 +126,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     } else {
         vec![a.fold]
     };
+    let init = a.init.as_deref().map(InitOptions::of).transpose()?;
     let mut summary = Vec::new();
     for &fold in &fold_list {
         if fold >= folds {
@@ -167,6 +173,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
                 teacher_tta: p.teacher.tta,
             }),
             ema: a.ema,
+            init: init.clone(),
         };
         let dir = fold_dir(&a.out, if a.folds.is_some() { folds } else { 1 }, fold);
         eprintln!(

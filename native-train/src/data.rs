@@ -136,12 +136,7 @@ impl LabelledData {
             &[0, 1, 2, 3, IGNORE],
         )?;
         let groups = read_groups(&dir.join("slices.csv"), dims[2])?;
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        for b in [&image_bytes, &b_bytes, &c_bytes] {
-            h.update(b);
-        }
-        let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let hash = sha256_hex(&[image_bytes, b_bytes, c_bytes].concat());
         Ok(Self {
             dir: dir.to_path_buf(),
             image,
@@ -209,4 +204,13 @@ pub fn fold_split(groups: &[usize], folds: usize, fold: usize, seed: u64) -> Spl
         .collect();
     train.sort_unstable();
     Split { train, valid }
+}
+
+/// Lowercase hex SHA-256, what model cards record to name the exact files a run used.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

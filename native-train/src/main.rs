@@ -10,6 +10,7 @@ mod ema;
 mod parallel;
 mod parity;
 mod poly_lr;
+mod pretrain;
 mod pseudo;
 mod rng;
 mod train;
@@ -41,6 +42,8 @@ enum Command {
     Predict(commands::PredictArgs),
     /// Write the compact model file the browser loads, with its model card.
     Export(commands::ExportArgs),
+    /// Self-supervised pretraining on unlabeled slices (restoration), for `train --init`.
+    Pretrain(pretrain::PretrainArgs),
     /// Dump weights, inputs, logits and one step's gradients for the PyTorch parity check (py/).
     Parity(parity::ParityArgs),
     /// burn flex against PyTorch CPU: forward and training-step times and peak memory.
@@ -61,6 +64,7 @@ fn main() {
         Command::Eval(a) => commands::eval(a),
         Command::Predict(a) => commands::predict(a),
         Command::Export(a) => commands::export(a),
+        Command::Pretrain(a) => pretrain::pretrain(a),
         Command::Parity(a) => parity::parity(a),
         Command::Bench(a) => bench::bench(a),
         Command::Info { preset, classes } => commands::info(&preset, classes),

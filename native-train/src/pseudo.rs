@@ -16,7 +16,7 @@ use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
 use crate::augment::Sample;
-use crate::data::{DataError, err};
+use crate::data::{DataError, err, sha256_hex};
 use crate::rng::Rng;
 
 /// The crops come from 512 × 512 scans; centring them on a canvas this size keeps their anatomy
@@ -255,11 +255,7 @@ impl Teacher {
                 valid_slices
             ));
         }
-        use sha2::Digest;
-        let sha256 = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = sha256_hex(&bytes);
         Ok(Self {
             model,
             config: card.config,

@@ -23,6 +23,7 @@ use crate::data::{LabelledData, Split};
 use crate::ema::{Ema, recalibrate};
 use crate::parallel::{Backward, Computed, DataParallel};
 use crate::poly_lr::PolyLr;
+use crate::pretrain::{InitOptions, start_from};
 use crate::pseudo::{Teacher, UnlabeledPool};
 use crate::rng::Rng;
 
@@ -48,6 +49,10 @@ pub struct TrainOptions {
     /// trained weights themselves. Left out when None, like the fingerprint's share.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ema: Option<f64>,
+    /// Pretrained weights (`pretrain`) the run starts from instead of random ones; left out
+    /// when None, so earlier runs keep their fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitOptions>,
 }
 
 /// What a semi-supervised run adds (recorded in the log, the card and the run's fingerprint).
@@ -229,6 +234,9 @@ pub fn train_run(
 
     device.seed(opts.seed);
     let mut model: FfrNet = cfg.init(device);
+    if let Some(init) = &opts.init {
+        model = start_from(model, init, cfg, device)?;
+    }
     let valid_device = device.clone().without_autodiff();
     let mut ema = opts.ema.map(Ema::new);
     // The labelled training slices, unaugmented, in training-size batches: what the average's

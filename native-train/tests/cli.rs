@@ -822,3 +822,121 @@ fn gpu_backend_trains_or_names_what_is_missing() {
         }
     }
 }
+
+#[test]
+fn pretrain_restores_resumes_and_train_starts_from_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let unl = tmp.path().join("unlabeled");
+    std::fs::create_dir_all(&unl).unwrap();
+    for n in [
+        "Data-1_coronacases_org_004_60.jpg",
+        "Data-1_coronacases_org_004_120.jpg",
+        "Data-1_radiopaedia_org_covid-19-pneumonia-14_85914_0-dcm_30.jpg",
+        "Data-1_radiopaedia_org_covid-19-pneumonia-14_85914_0-dcm_50.jpg",
+    ] {
+        std::fs::copy(shared(&format!("unlabeled/images/{n}")), unl.join(n)).unwrap();
+    }
+    let pre = tmp.path().join("pre");
+    let (u, p) = (unl.to_str().unwrap(), pre.to_str().unwrap());
+    let pretrain = |extra: &[&str]| {
+        let mut args = vec![
+            "pretrain",
+            "--unlabeled",
+            u,
+            "--out",
+            p,
+            "--input-size",
+            "64",
+            "--epochs",
+            "8",
+            "--per-epoch",
+            "4",
+            "--batch-size",
+            "2",
+            "--lr",
+            "2e-3",
+        ];
+        args.extend_from_slice(extra);
+        ok(&args)
+    };
+    let mse = |rows: &[serde_json::Value]| -> Vec<f64> {
+        rows.iter()
+            .map(|r| r["restoration_mse"].as_f64().unwrap())
+            .collect()
+    };
+
+    // Restoring corrupted real slices: the error falls within a few steps.
+    pretrain(&["--max-iterations", "10"]);
+    let first = log_rows(&pre);
+    assert_eq!(first.len(), 5);
+    let m = mse(&first);
+    assert!(m[4] < m[0] * 0.8, "restoration error did not fall: {m:?}");
+    // Resume continues from the saved step and keeps the earlier epochs.
+    let text = pretrain(&["--resume"]);
+    assert!(text.contains("resuming after epoch 5"), "{text}");
+    let rows = log_rows(&pre);
+    assert_eq!(rows.len(), 8);
+    assert_eq!(&rows[..5], &first[..]);
+    assert_eq!(rows[7]["iterations"], 16);
+    let weights = pre.join("pretrained.lungseg");
+    let (card, _) = lungseg::weights::read_card(&std::fs::read(&weights).unwrap()).unwrap();
+    assert_eq!(card.training["self_supervised"]["unlabeled_slices"], 4);
+    assert_eq!(card.training["epoch"], 8);
+
+    // `train --init`: with a zero learning rate the run's weights are the pretrained ones,
+    // except the classifier, which starts fresh.
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let run_dir = tmp.path().join("run");
+    let (d, r, w) = (
+        data.to_str().unwrap(),
+        run_dir.to_str().unwrap(),
+        weights.to_str().unwrap(),
+    );
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            d,
+            "--out",
+            r,
+            "--batch-size",
+            "2",
+            "--max-iterations",
+            "1",
+            "--init",
+            w,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (success, text) = train(&["--input-size", "64", "--lr", "0"]);
+    assert!(success, "{text}");
+    let dev = Device::flex();
+    let (pretrained, _) = load_model(&std::fs::read(&weights).unwrap(), &dev).unwrap();
+    let bytes = std::fs::read(run_dir.join("last.lungseg")).unwrap();
+    let (trained, card) = load_model(&bytes, &dev).unwrap();
+    let same = |a: &Tensor<4>, b: &Tensor<4>| {
+        a.to_data().try_to_vec::<f32>().unwrap() == b.to_data().try_to_vec::<f32>().unwrap()
+    };
+    assert!(same(
+        &pretrained.decoder.refine.conv.weight.val(),
+        &trained.decoder.refine.conv.weight.val()
+    ));
+    assert!(same(
+        &pretrained.backbone.stem.conv.weight.val(),
+        &trained.backbone.stem.conv.weight.val()
+    ));
+    assert!(!same(
+        &pretrained.decoder.classifier.weight.val(),
+        &trained.decoder.classifier.weight.val()
+    ));
+    let init = &card.training["options"]["init"];
+    assert_eq!(init["sha256"].as_str().unwrap().len(), 64, "{init}");
+    // Weights of another network (here: another input size) are refused, the file named.
+    let (success, text) = train(&[]);
+    assert!(
+        !success && text.contains("pretrained.lungseg") && text.contains("same network"),
+        "{text}"
+    );
+}
