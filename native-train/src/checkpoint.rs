@@ -90,9 +90,11 @@ pub struct Restored {
 }
 
 /// Restores what [`save`] wrote into a freshly built model and optimiser (and `ema`, a freshly
-/// built model for the weight average, when the run keeps one).
+/// built model for the weight average, when the run keeps one), refusing a checkpoint whose
+/// run had another `fingerprint` (other options, another split).
 pub fn load(
     path: &Path,
+    fingerprint: &str,
     model: FfrNet,
     optim: ModuleOptimizer,
     sched: &mut PolyLr,
@@ -104,6 +106,12 @@ pub fn load(
         .filter(|p| matches!(p.len(), 4 | 5))
         .ok_or_else(|| bad("framing"))?;
     let state: LoopState = serde_json::from_slice(parts[0]).map_err(|e| bad(&e.to_string()))?;
+    if state.fingerprint != fingerprint {
+        return Err(format!(
+            "{}: the checkpoint belongs to a run with other options or another split",
+            path.display()
+        ));
+    }
     let load_model = |model: FfrNet, bytes: &[u8]| {
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
             .map_err(|e| bad(&e.to_string()))?;

@@ -14,7 +14,6 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use lungseg::model::{FfrNet, FfrNetConfig, Preset};
 use lungseg::weights::{ModelCard, load_model, save_model};
 use serde::Serialize;
@@ -26,6 +25,7 @@ use crate::data::sha256_hex;
 use crate::poly_lr::PolyLr;
 use crate::pseudo::UnlabeledPool;
 use crate::rng::Rng;
+use crate::train::epoch_bar;
 
 #[derive(Args, Debug)]
 pub struct PretrainArgs {
@@ -141,13 +141,7 @@ fn run(
     };
     let ckpt_path = out.join("checkpoint.bin");
     if resume && ckpt_path.exists() {
-        let restored = checkpoint::load(&ckpt_path, model, optim, &mut sched, None)?;
-        if restored.state.fingerprint != fingerprint {
-            return Err(format!(
-                "{}: the checkpoint belongs to a run with other options",
-                ckpt_path.display()
-            ));
-        }
+        let restored = checkpoint::load(&ckpt_path, &fingerprint, model, optim, &mut sched, None)?;
         (model, optim, state) = (restored.model, restored.optim, restored.state);
         eprintln!("resuming after epoch {}", state.epoch);
     }
@@ -167,15 +161,7 @@ fn run(
             .map(|i| pool.image(i, cfg.input_size))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        let bar = ProgressBar::new(iters_per_epoch as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "pretrain {prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{epoch}/{}", opts.epochs));
+        let bar = epoch_bar("pretrain", epoch, opts.epochs, iters_per_epoch);
         let (mut sum, mut seen, mut lr) = (0.0f64, 0usize, 0.0);
         for chunk in slices.chunks_exact(opts.batch_size) {
             if max_iterations.is_some_and(|m| sched.iteration >= m) {

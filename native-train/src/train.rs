@@ -268,13 +268,14 @@ pub fn train_run(
     };
     if resume && ckpt_path.exists() {
         let fresh_average = ema.as_ref().map(|_| cfg.init(&valid_device));
-        let restored = checkpoint::load(&ckpt_path, model, optim, &mut sched, fresh_average)?;
-        if restored.state.fingerprint != fingerprint {
-            return Err(format!(
-                "{}: the checkpoint belongs to a run with other options or another split",
-                ckpt_path.display()
-            ));
-        }
+        let restored = checkpoint::load(
+            &ckpt_path,
+            &fingerprint,
+            model,
+            optim,
+            &mut sched,
+            fresh_average,
+        )?;
         (model, optim, state) = (restored.model, restored.optim, restored.state);
         if let Some(e) = ema.as_mut() {
             e.model = restored.ema;
@@ -311,15 +312,7 @@ pub fn train_run(
         }
         let mut order: Vec<usize> = (0..train_samples.len()).collect();
         state.rng.shuffle(&mut order);
-        let bar = ProgressBar::new(iters_per_epoch as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{epoch}/{}", opts.epochs));
+        let bar = epoch_bar("epoch", epoch, opts.epochs, iters_per_epoch);
         let (mut sums, mut seen, mut lr) = ([0.0f64; 4], 0usize, 0.0);
         for chunk in order.chunks_exact(opts.batch_size).take(iters_per_epoch) {
             if opts.max_iterations.is_some_and(|m| sched.iteration >= m) {
@@ -445,6 +438,20 @@ pub fn train_run(
         best_report,
         last_report,
     })
+}
+
+/// The progress bar of one epoch: iterations, running loss, speed and time left.
+pub(crate) fn epoch_bar(what: &str, epoch: usize, epochs: usize, iterations: usize) -> ProgressBar {
+    let bar = ProgressBar::new(iterations as u64);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{what} {{prefix}} [{{bar:30}}] {{pos}}/{{len}} {{msg}} ({{per_sec}}, eta {{eta}})"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{epoch}/{epochs}"));
+    bar
 }
 
 fn read_log(path: &Path) -> Vec<EpochLog> {
