@@ -27,6 +27,19 @@ pub struct LoopState {
     pub fingerprint: String,
 }
 
+impl LoopState {
+    /// Before the first epoch.
+    pub fn start(seed: u64, fingerprint: &str) -> Self {
+        Self {
+            epoch: 0,
+            rng: Rng::new(seed),
+            best_dice: -1.0,
+            best_epoch: 0,
+            fingerprint: fingerprint.to_string(),
+        }
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");

@@ -7,7 +7,7 @@ use clap::Args;
 use lungseg::intensity::{Window, detect, lung_window};
 use lungseg::loss::LossWeights;
 use lungseg::metrics::{Report, Scores};
-use lungseg::model::{FfrNet, Preset};
+use lungseg::model::{FfrNet, FfrNetConfig, Preset};
 use lungseg::pipeline::{SegmentOptions, mask_description, segment_slices};
 use lungseg::quantify::{Statistics, statistics};
 use lungseg::volume::{read_nifti, write_mask_nifti};
@@ -91,14 +91,24 @@ pub struct TrainArgs {
     pub init: Option<PathBuf>,
 }
 
-pub fn train(a: TrainArgs) -> Result<(), String> {
-    let preset = Preset::parse(&a.preset)
-        .ok_or_else(|| format!("unknown preset `{}` (lite or paper)", a.preset))?;
-    let mut config = preset.config().with_classes(a.classes);
-    if let Some(s) = a.input_size {
+/// The network a command's `--preset`, `--classes` and `--input-size` describe, checked.
+pub fn network(
+    preset: &str,
+    classes: usize,
+    input_size: Option<usize>,
+) -> Result<FfrNetConfig, String> {
+    let preset = Preset::parse(preset)
+        .ok_or_else(|| format!("unknown preset `{preset}` (lite or paper)"))?;
+    let mut config = preset.config().with_classes(classes);
+    if let Some(s) = input_size {
         config = config.with_input_size(s);
     }
     config.validate()?;
+    Ok(config)
+}
+
+pub fn train(a: TrainArgs) -> Result<(), String> {
+    let config = network(&a.preset, a.classes, a.input_size)?;
     if a.unlabeled.is_some() && a.pseudo_per_epoch == 0 {
         return Err("--pseudo-per-epoch must be positive with --unlabeled".into());
     }
@@ -498,14 +508,11 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
 }
 
 pub fn info(preset: &str, classes: usize) -> Result<(), String> {
-    let p = Preset::parse(preset)
-        .ok_or_else(|| format!("unknown preset `{preset}` (lite or paper)"))?;
-    let config = p.config().with_classes(classes);
-    config.validate()?;
+    let config = network(preset, classes, None)?;
     let model = config.init(&Device::flex());
     let s = config.input_size;
     let c = model.complexity([s, s]);
-    println!("preset:      {}", p.name());
+    println!("preset:      {}", config.name);
     println!(
         "backbone:    {:?} {:?} widths {:?}",
         config.backbone.block, config.backbone.layers, config.backbone.widths

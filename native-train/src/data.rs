@@ -136,7 +136,7 @@ impl LabelledData {
             &[0, 1, 2, 3, IGNORE],
         )?;
         let groups = read_groups(&dir.join("slices.csv"), dims[2])?;
-        let hash = sha256_hex(&[image_bytes, b_bytes, c_bytes].concat());
+        let hash = sha256_hex([&image_bytes, &b_bytes, &c_bytes]);
         Ok(Self {
             dir: dir.to_path_buf(),
             image,
@@ -206,11 +206,11 @@ pub fn fold_split(groups: &[usize], folds: usize, fold: usize, seed: u64) -> Spl
     Split { train, valid }
 }
 
-/// Lowercase hex SHA-256, what model cards record to name the exact files a run used.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+/// Lowercase hex SHA-256 of `parts` one after another, what model cards record to name the
+/// exact files a run used.
+pub fn sha256_hex<'a>(parts: impl IntoIterator<Item = &'a Vec<u8>>) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut h = sha2::Sha256::new();
+    parts.into_iter().for_each(|p| h.update(p));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

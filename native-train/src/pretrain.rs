@@ -5,7 +5,6 @@
 //! shuffling, an intensity curve) and the whole network learns to restore it; `train --init`
 //! then starts from these weights with a fresh classifier.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -14,18 +13,20 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use clap::Args;
-use lungseg::model::{FfrNet, FfrNetConfig, Preset};
+use lungseg::model::{FfrNet, FfrNetConfig};
 use lungseg::weights::{ModelCard, load_model, save_model};
 use serde::Serialize;
 
 use crate::augment::{Augment, Sample};
 use crate::backend;
 use crate::checkpoint::{self, LoopState, write_atomic};
+use crate::commands::network;
 use crate::data::sha256_hex;
+use crate::parallel::scalar;
 use crate::poly_lr::PolyLr;
 use crate::pseudo::UnlabeledPool;
 use crate::rng::Rng;
-use crate::train::epoch_bar;
+use crate::train::{epoch_bar, jsonl, read_log};
 
 #[derive(Args, Debug)]
 pub struct PretrainArgs {
@@ -86,13 +87,7 @@ pub struct PretrainLog {
 }
 
 pub fn pretrain(a: PretrainArgs) -> Result<(), String> {
-    let preset = Preset::parse(&a.preset)
-        .ok_or_else(|| format!("unknown preset `{}` (lite or paper)", a.preset))?;
-    let mut config = preset.config();
-    if let Some(s) = a.input_size {
-        config = config.with_input_size(s);
-    }
-    config.validate()?;
+    let config = network(&a.preset, 2, a.input_size)?;
     if a.epochs == 0 || a.per_epoch == 0 || a.batch_size == 0 {
         return Err("--epochs, --per-epoch and --batch-size must be positive".into());
     }
@@ -132,13 +127,7 @@ fn run(
     device.seed(opts.seed);
     let mut model: FfrNet = cfg.init(device);
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
-    let mut state = LoopState {
-        epoch: 0,
-        rng: Rng::new(opts.seed),
-        best_dice: -1.0,
-        best_epoch: 0,
-        fingerprint: fingerprint.clone(),
-    };
+    let mut state = LoopState::start(opts.seed, &fingerprint);
     let ckpt_path = out.join("checkpoint.bin");
     if resume && ckpt_path.exists() {
         let restored = checkpoint::load(&ckpt_path, &fingerprint, model, optim, &mut sched, None)?;
@@ -146,12 +135,8 @@ fn run(
         eprintln!("resuming after epoch {}", state.epoch);
     }
     let log_path = out.join("log.jsonl");
-    let mut logs: Vec<PretrainLog> = std::fs::read_to_string(&log_path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|l: &PretrainLog| l.epoch <= state.epoch)
-        .collect();
+    let mut logs: Vec<PretrainLog> = read_log(&log_path);
+    logs.retain(|l| l.epoch <= state.epoch);
     while state.epoch < opts.epochs && max_iterations.is_none_or(|m| sched.iteration < m) {
         let epoch = state.epoch + 1;
         let started = Instant::now();
@@ -183,7 +168,7 @@ fn run(
                 })
                 .collect();
             let loss = restoration_loss(&model, cfg, &pairs, device);
-            let value = loss.clone().into_data().iter::<f64>().next().unwrap_or(0.0);
+            let value = scalar(loss.clone());
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             lr = sched.step();
             model = optim.step(lr, model, grads);
@@ -220,12 +205,7 @@ fn run(
         write_atomic(&out.join("pretrained.lungseg"), &bytes).map_err(|e| e.to_string())?;
         checkpoint::save(&ckpt_path, &model, &optim, &sched, &state, None)?;
         logs.push(log);
-        let mut jsonl = Vec::new();
-        for l in &logs {
-            serde_json::to_writer(&mut jsonl, l).map_err(|e| e.to_string())?;
-            writeln!(jsonl).map_err(|e| e.to_string())?;
-        }
-        write_atomic(&log_path, &jsonl).map_err(|e| e.to_string())?;
+        write_atomic(&log_path, &jsonl(&logs)?).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -327,7 +307,7 @@ impl InitOptions {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Self {
             path: path.display().to_string(),
-            sha256: sha256_hex(&bytes),
+            sha256: sha256_hex([&bytes]),
         })
     }
 }
@@ -343,7 +323,7 @@ pub fn start_from(
 ) -> Result<FfrNet, String> {
     let path = Path::new(&init.path);
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if sha256_hex(&bytes) != init.sha256 {
+    if sha256_hex([&bytes]) != init.sha256 {
         return Err(format!(
             "{}: the file changed while the run started",
             path.display()

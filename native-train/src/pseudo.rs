@@ -255,7 +255,7 @@ impl Teacher {
                 valid_slices
             ));
         }
-        let sha256 = sha256_hex(&bytes);
+        let sha256 = sha256_hex([&bytes]);
         Ok(Self {
             model,
             config: card.config,

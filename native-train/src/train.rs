@@ -25,7 +25,6 @@ use crate::parallel::{Backward, Computed, DataParallel};
 use crate::poly_lr::PolyLr;
 use crate::pretrain::{InitOptions, start_from};
 use crate::pseudo::{Teacher, UnlabeledPool};
-use crate::rng::Rng;
 
 /// Everything that defines a training run.
 #[derive(Debug, Clone, Serialize)]
@@ -259,13 +258,7 @@ pub fn train_run(
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut sched = PolyLr::new(opts.lr, total_iters);
     let ckpt_path = out.join("checkpoint.bin");
-    let mut state = LoopState {
-        epoch: 0,
-        rng: Rng::new(opts.seed),
-        best_dice: -1.0,
-        best_epoch: 0,
-        fingerprint: fingerprint.clone(),
-    };
+    let mut state = LoopState::start(opts.seed, &fingerprint);
     if resume && ckpt_path.exists() {
         let fresh_average = ema.as_ref().map(|_| cfg.init(&valid_device));
         let restored = checkpoint::load(
@@ -285,10 +278,8 @@ pub fn train_run(
             state.epoch, sched.iteration
         );
     }
-    let mut logs: Vec<EpochLog> = read_log(&out.join("log.jsonl"))
-        .into_iter()
-        .filter(|l| l.epoch <= state.epoch)
-        .collect();
+    let mut logs: Vec<EpochLog> = read_log(&out.join("log.jsonl"));
+    logs.retain(|l| l.epoch <= state.epoch);
     rewrite_logs(out, &logs)?;
     let mut best_report = None;
     let mut last_report = None;
@@ -454,7 +445,8 @@ pub(crate) fn epoch_bar(what: &str, epoch: usize, epochs: usize, iterations: usi
     bar
 }
 
-fn read_log(path: &Path) -> Vec<EpochLog> {
+/// The rows of a JSON-lines log (none when it is missing; unreadable lines are skipped).
+pub(crate) fn read_log<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
@@ -463,14 +455,21 @@ fn read_log(path: &Path) -> Vec<EpochLog> {
         .collect()
 }
 
+/// `rows` as JSON lines, one object per line.
+pub(crate) fn jsonl<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for r in rows {
+        serde_json::to_writer(&mut out, r).map_err(|e| e.to_string())?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
 /// log.jsonl (one JSON object per epoch) and log.csv, rewritten whole each epoch.
 fn rewrite_logs(out: &Path, logs: &[EpochLog]) -> Result<(), String> {
-    let mut jsonl = Vec::new();
     let mut csv = b"epoch,iterations,lr,train_loss,train_ce,train_dice_loss,train_scr,slices_per_s,valid_dice_per_slice,valid_dice_pooled,valid_iou_per_slice,seconds,valid_dice_raw_per_slice,valid_dice_raw_pooled\n".to_vec();
     let opt = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
     for l in logs {
-        serde_json::to_writer(&mut jsonl, l).map_err(|e| e.to_string())?;
-        jsonl.push(b'\n');
         writeln!(
             csv,
             "{},{},{:.3e},{:.6},{:.6},{:.6},{:.6},{:.3},{},{},{},{:.1},{},{}",
@@ -491,7 +490,7 @@ fn rewrite_logs(out: &Path, logs: &[EpochLog]) -> Result<(), String> {
         )
         .map_err(|e| e.to_string())?;
     }
-    write_atomic(&out.join("log.jsonl"), &jsonl).map_err(|e| e.to_string())?;
+    write_atomic(&out.join("log.jsonl"), &jsonl(logs)?).map_err(|e| e.to_string())?;
     write_atomic(&out.join("log.csv"), &csv).map_err(|e| e.to_string())
 }
 
