@@ -3,8 +3,9 @@
 #   bash scripts/device/train.sh lite-f1 --fold 1 -- lite-f2 --fold 2
 # Each run (a name, then `train` arguments beyond the shipped recipe's) trains concurrently on
 # the one GPU until DEADLINE seconds (default 540) after the start; logs, a GPU monitor and every
-# lite run's best model come back under $OUT. The first two iterations of a probe pick `vulkan`,
-# else `wgpu`. Measured on an H200: one lite fold of the 100-epoch recipe ≈ 6 minutes alone.
+# lite run's best model come back under $OUT. EPOCHS (default the recipe's 100) sets every run's
+# epochs. The first two iterations of a probe pick `vulkan`, else `wgpu`. Measured on an H200:
+# one lite fold of the 100-epoch recipe ≈ 6 minutes alone, `paper` ≈ 3 slices/s.
 set -u
 cd "$(dirname "$0")/../../.gpu"
 T0=$(date +%s)
@@ -32,7 +33,7 @@ names=()
 launch() { # name, extra train args…
   local name=$1; shift
   timeout -s INT $((DEADLINE - ($(date +%s) - T0))) ./native-train train --backend $BACKEND \
-    --data medseg --epochs 100 --scr 0.5 --out "runs/$name" "$@" > "runs/$name.log" 2>&1 &
+    --data medseg --epochs "${EPOCHS:-100}" --scr 0.5 --out "runs/$name" "$@" > "runs/$name.log" 2>&1 &
   pids+=($!)
   names+=("$name")
 }
