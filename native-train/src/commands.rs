@@ -63,6 +63,11 @@ pub struct TrainArgs {
     pub no_geometric_aug: bool,
     #[arg(long)]
     pub no_intensity_aug: bool,
+    /// Train on random N × N windows of the input-size slices (a third of them centred on
+    /// infection), e.g. `--input-size 512 --crop 256`: a 256² step that learns at 512²;
+    /// validation, `eval` and `predict` see whole slices at the input size.
+    #[arg(long)]
+    pub crop: Option<usize>,
     #[arg(long)]
     pub max_iterations: Option<usize>,
     #[arg(long, default_value_t = 1)]
@@ -109,6 +114,15 @@ pub fn network(
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
     let config = network(&a.preset, a.classes, a.input_size)?;
+    if let Some(c) = a.crop
+        && (c < 32 || !c.is_multiple_of(8) || c >= config.input_size)
+    {
+        return Err(format!(
+            "--crop {c}: a window must be a multiple of 8, at least 32 and smaller than the \
+             input size ({})",
+            config.input_size
+        ));
+    }
     if a.unlabeled.is_some() && a.pseudo_per_epoch == 0 {
         return Err("--pseudo-per-epoch must be positive with --unlabeled".into());
     }
@@ -169,6 +183,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
             augment: Augment {
                 geometric: !a.no_geometric_aug,
                 intensity: !a.no_intensity_aug,
+                crop: a.crop,
             },
             folds,
             fold,

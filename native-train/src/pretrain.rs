@@ -106,6 +106,7 @@ pub fn pretrain(a: PretrainArgs) -> Result<(), String> {
         augment: Augment {
             geometric: true,
             intensity: true,
+            crop: None,
         },
     };
     run(&pool, &opts, &a.out, a.resume, a.max_iterations, &device)

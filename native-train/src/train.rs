@@ -156,7 +156,16 @@ pub(crate) fn batch_tensors(
     scr: bool,
     device: &Device,
 ) -> (Tensor<4>, Tensor<3, Int>, Option<DistanceMaps>) {
-    let (n, s) = (batch.len(), config.input_size);
+    // The input size, or the window's with `--crop`.
+    let n = batch.len();
+    let s = batch
+        .first()
+        .map_or(config.input_size, |b| b.labels.len().isqrt());
+    debug_assert!(
+        batch
+            .iter()
+            .all(|b| b.labels.len() == s * s && b.image.len() == s * s)
+    );
     let mut img = Vec::with_capacity(n * config.in_channels * s * s);
     for b in batch {
         for _ in 0..config.in_channels {

@@ -503,6 +503,47 @@ fn same_seed_same_numbers_and_four_classes_and_folds() {
     let text = ok(&["eval", "--model", exported.to_str().unwrap(), "--data", d]);
     assert!(text.contains("| infection"), "{text}");
 
+    // Window training: 64² crops of 128² slices train; validation and the model stay at 128²,
+    // and the card records the window. A window the slice cannot hold is refused.
+    let crop = |c: &str| {
+        run(&[
+            "train",
+            "--data",
+            d,
+            "--out",
+            small.to_str().unwrap(),
+            "--input-size",
+            "128",
+            "--crop",
+            c,
+            "--batch-size",
+            "2",
+            "--max-iterations",
+            "2",
+        ])
+    };
+    for bad in ["128", "60"] {
+        let (good, text) = crop(bad);
+        assert!(!good && text.contains(&format!("--crop {bad}")), "{text}");
+    }
+    let (good, text) = crop("64");
+    assert!(good, "{text}");
+    let rows = log_rows(&small);
+    assert!(rows[0]["train_loss"].as_f64().unwrap().is_finite());
+    assert!(rows[0]["valid_dice_per_slice"].is_number());
+    ok(&[
+        "export",
+        "--model",
+        small.to_str().unwrap(),
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("small.card.json")).unwrap())
+            .unwrap();
+    assert_eq!(card["config"]["input_size"], 128);
+    assert_eq!(card["training"]["options"]["augment"]["crop"], 64);
+
     // Cross-validation over similarity groups writes every fold and a summary.
     let cv = tmp.path().join("cv");
     let text = ok(&[
