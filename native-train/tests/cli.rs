@@ -466,81 +466,47 @@ fn same_seed_same_numbers_and_four_classes_and_folds() {
 
     // Another input size: the exported card records it, and eval runs the model at that size.
     let small = tmp.path().join("small");
-    let train_small = |size: &str| {
-        run(&[
-            "train",
-            "--data",
-            d,
-            "--out",
-            small.to_str().unwrap(),
-            "--input-size",
-            size,
-            "--batch-size",
-            "2",
-            "--max-iterations",
-            "1",
-        ])
+    let train_small = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", d, "--out", small.to_str().unwrap()];
+        args.extend_from_slice(&["--batch-size", "2", "--max-iterations", "1"]);
+        args.extend_from_slice(extra);
+        run(&args)
     };
-    let (good, text) = train_small("100");
+    let exported = tmp.path().join("small.lungseg");
+    let export_small = || -> serde_json::Value {
+        ok(&[
+            "export",
+            "--model",
+            small.to_str().unwrap(),
+            "--out",
+            exported.to_str().unwrap(),
+        ]);
+        let card = std::fs::read_to_string(tmp.path().join("small.card.json")).unwrap();
+        serde_json::from_str(&card).unwrap()
+    };
+    let (good, text) = train_small(&["--input-size", "100"]);
     assert!(
         !good && text.contains("input_size must be a multiple of 8"),
         "{text}"
     );
-    let (good, text) = train_small("128");
+    let (good, text) = train_small(&["--input-size", "128"]);
     assert!(good, "{text}");
-    let exported = tmp.path().join("small.lungseg");
-    ok(&[
-        "export",
-        "--model",
-        small.to_str().unwrap(),
-        "--out",
-        exported.to_str().unwrap(),
-    ]);
-    let card: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("small.card.json")).unwrap())
-            .unwrap();
-    assert_eq!(card["config"]["input_size"], 128);
+    assert_eq!(export_small()["config"]["input_size"], 128);
     let text = ok(&["eval", "--model", exported.to_str().unwrap(), "--data", d]);
     assert!(text.contains("| infection"), "{text}");
 
     // Window training: 64² crops of 128² slices train; validation and the model stay at 128²,
     // and the card records the window. A window the slice cannot hold is refused.
-    let crop = |c: &str| {
-        run(&[
-            "train",
-            "--data",
-            d,
-            "--out",
-            small.to_str().unwrap(),
-            "--input-size",
-            "128",
-            "--crop",
-            c,
-            "--batch-size",
-            "2",
-            "--max-iterations",
-            "2",
-        ])
-    };
     for bad in ["128", "60"] {
-        let (good, text) = crop(bad);
+        let (good, text) = train_small(&["--input-size", "128", "--crop", bad]);
         assert!(!good && text.contains(&format!("--crop {bad}")), "{text}");
     }
-    let (good, text) = crop("64");
+    let (good, text) = train_small(&["--input-size", "128", "--crop", "64"]);
     assert!(good, "{text}");
     let rows = log_rows(&small);
     assert!(rows[0]["train_loss"].as_f64().unwrap().is_finite());
     assert!(rows[0]["valid_dice_per_slice"].is_number());
-    ok(&[
-        "export",
-        "--model",
-        small.to_str().unwrap(),
-        "--out",
-        exported.to_str().unwrap(),
-    ]);
-    let card: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("small.card.json")).unwrap())
-            .unwrap();
+    let card = export_small();
     assert_eq!(card["config"]["input_size"], 128);
     assert_eq!(card["training"]["options"]["augment"]["crop"], 64);
 
