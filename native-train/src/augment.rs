@@ -1,12 +1,14 @@
 //! Training augmentation on model-sized slices: the paper's geometry (flips, zoom/crop,
 //! ±10° rotation) plus intensity changes (window jitter, gamma, noise) so the model holds up on
-//! HU scans windowed by our own code rather than by the exporter of its training JPEGs.
+//! HU scans windowed by our own code rather than by the exporter of its training JPEGs, and
+//! optionally a random window of the result (patch training).
 
 use lungseg::intensity::lung_window;
 
 use crate::rng::Rng;
 
-/// One training slice at the model's input size (row-major S × S).
+/// One training slice at the model's input size (row-major S × S), or a window of one
+/// (`Augment::crop`).
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub image: Vec<f32>,
