@@ -48,14 +48,8 @@ fn main() -> Result<(), String> {
                 .zip(truths.iter().map(Vec::as_slice)),
             2,
         );
-        let worst = (0..nz)
-            .map(|k| {
-                (
-                    evaluate([(preds[k].as_slice(), truths[k].as_slice())], 2),
-                    k,
-                )
-            })
-            .map(|(r, k)| (r.binary.per_slice_mean.dice, k))
+        let worst = (report.binary.per_slice.iter().map(|s| s.dice))
+            .zip(0..nz)
             .fold((f64::INFINITY, 0), |a, b| if b.0 < a.0 { b } else { a });
         println!(
             "| {g}² | {:.3} | {:.3} | {:.3} ({}) |",

@@ -98,16 +98,10 @@ fn crop(s: &Sample, n: usize, c: usize, rng: &mut Rng) -> Sample {
     assert!(c <= n, "a {c}² window of a {n}² slice");
     let span = (n - c) as f32;
     let uniform = |rng: &mut Rng| (rng.range(0.0, span + 1.0).floor() as usize).min(n - c);
-    let infected = s.labels.iter().filter(|&&l| l != 0).count();
-    let (x0, y0) = if infected > 0 && rng.coin(1.0 / 3.0) {
-        let nth = (rng.range(0.0, infected as f32).floor() as usize).min(infected - 1);
-        let i = s
-            .labels
-            .iter()
-            .enumerate()
-            .filter(|&(_, &l)| l != 0)
-            .nth(nth)
-            .map_or(0, |(i, _)| i);
+    let infected: Vec<usize> = (0..s.labels.len()).filter(|&i| s.labels[i] != 0).collect();
+    let (x0, y0) = if !infected.is_empty() && rng.coin(1.0 / 3.0) {
+        let nth = rng.range(0.0, infected.len() as f32).floor() as usize;
+        let i = infected[nth.min(infected.len() - 1)];
         let centre = |p: usize| p.saturating_sub(c / 2).min(n - c);
         (centre(i % n), centre(i / n))
     } else {

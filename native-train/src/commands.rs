@@ -114,14 +114,15 @@ pub fn network(
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
     let config = network(&a.preset, a.classes, a.input_size)?;
-    if let Some(c) = a.crop
-        && (c < 32 || !c.is_multiple_of(8) || c >= config.input_size)
-    {
-        return Err(format!(
-            "--crop {c}: a window must be a multiple of 8, at least 32 and smaller than the \
-             input size ({})",
-            config.input_size
-        ));
+    if let Some(c) = a.crop {
+        // A window is an input the network must take, so the input size's rule applies to it.
+        if c >= config.input_size {
+            return Err(format!(
+                "--crop {c}: a window must be smaller than the input size ({})",
+                config.input_size
+            ));
+        }
+        (config.clone().with_input_size(c).validate()).map_err(|e| format!("--crop {c}: {e}"))?;
     }
     if a.unlabeled.is_some() && a.pseudo_per_epoch == 0 {
         return Err("--pseudo-per-epoch must be positive with --unlabeled".into());
