@@ -16,7 +16,7 @@ use lungseg::weights::{ModelCard, load_for_inference, load_model, save_model};
 use crate::augment::Augment;
 use crate::backend;
 use crate::checkpoint::write_atomic;
-use crate::data::{LabelledData, fold_split};
+use crate::data::{LabelledData, fold_split, sha256_hex};
 use crate::pretrain::InitOptions;
 use crate::pseudo::{Teacher, UnlabeledPool};
 use crate::train::{PseudoOptions, PseudoSource, TrainOptions, fold_dir, train_run, validate};
@@ -511,7 +511,11 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
     let bytes = save_model(&model, &card).map_err(|e| e.to_string())?;
     write_atomic(&a.out, &bytes).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let card_path = a.out.with_extension("card.json");
-    let text = serde_json::to_string_pretty(&card).map_err(|e| e.to_string())?;
+    // The card beside the file also names the file's hash: the page keys its cached copy of
+    // the weights by it, so a newly shipped model replaces the old one, and checks downloads.
+    let mut beside = serde_json::to_value(&card).map_err(|e| e.to_string())?;
+    beside["weights_sha256"] = sha256_hex([&bytes]).into();
+    let text = serde_json::to_string_pretty(&beside).map_err(|e| e.to_string())?;
     write_atomic(&card_path, text.as_bytes())
         .map_err(|e| format!("{}: {e}", card_path.display()))?;
     eprintln!(

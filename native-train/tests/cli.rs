@@ -33,6 +33,11 @@ fn ok(args: &[&str]) -> String {
 }
 
 /// A 3-slice data folder cut from the real MedSeg volume (slices 0, 1 and 40, the empty one).
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
 fn small_data(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let zs = [0usize, 1, 40];
@@ -158,6 +163,11 @@ fn train_resume_export_eval_predict() {
     assert!(
         card["training"]["validation"]["binary"]["per_slice_mean"]["dice"].is_number(),
         "{card}"
+    );
+    assert_eq!(
+        card["weights_sha256"],
+        sha256_hex(&std::fs::read(&exported).unwrap()),
+        "the card names the exported file's hash"
     );
     let device = Device::flex();
     let (a, _) = load_model(
@@ -372,6 +382,31 @@ fn bad_data_folders_name_the_file() {
     assert!(
         !success && text.contains("mask_binary.nii.gz") && text.contains("cannot read"),
         "{text}"
+    );
+}
+
+/// The page trusts `www/model/lite.card.json` to say which weights it ships (it keys its cache
+/// by the hash and checks downloads against it): the committed pair must agree.
+#[test]
+fn shipped_card_names_the_shipped_weights() {
+    let www = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/model");
+    let weights = std::fs::read(www.join("lite.lungseg")).unwrap();
+    let mut beside: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(www.join("lite.card.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        beside["weights_sha256"],
+        sha256_hex(&weights),
+        "www/model/lite.card.json does not describe www/model/lite.lungseg: export both again"
+    );
+    beside.as_object_mut().unwrap().remove("weights_sha256");
+    let (inside, _) = lungseg::weights::read_card(&weights).unwrap();
+    // Through text, as the card is written (f32 fields print as f32).
+    let inside: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&inside).unwrap()).unwrap();
+    assert_eq!(
+        beside, inside,
+        "the card beside the weights is the card inside"
     );
 }
 

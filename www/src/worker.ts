@@ -5,6 +5,8 @@ import init, { Scan, Segmenter } from "../pkg/lungseg.js";
 import type { Backend, BackendChoice, Reply, Request, SegmenterInfo, Statistics, VolumeInfo } from "./protocol.js";
 
 const MODEL_URL = new URL("../model/lite.lungseg", import.meta.url);
+/// The small card `export` writes beside the weights; its `weights_sha256` says which weights ship.
+const CARD_URL = new URL("../model/lite.card.json", import.meta.url);
 const CACHE = "lungseg-model-v1";
 
 let segmenter: Segmenter | null = null;
@@ -19,14 +21,57 @@ let running = false;
 const post = (reply: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(reply, transfer);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/// Model bytes from the Cache API when present (no second download), else fetched and cached.
+/// The hash of the weights the site ships now, read from the card (always revalidated: it is
+/// tiny); null offline or when the card names none.
+async function shippedHash(): Promise<string | null> {
+  try {
+    const response = await fetch(CARD_URL, { cache: "no-cache" });
+    if (!response.ok) return null;
+    const card = (await response.json()) as { weights_sha256?: unknown };
+    return typeof card.weights_sha256 === "string" ? card.weights_sha256 : null;
+  } catch {
+    return null;
+  }
+}
+
+/// SHA-256 in hex; null where the browser offers no WebCrypto (pages not served securely).
+async function sha256Hex(bytes: ArrayBuffer): Promise<string | null> {
+  if (!self.crypto?.subtle) return null;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/// Model bytes from the Cache API when the cached copy is the one the site ships (no second
+/// download), or whatever copy is cached when the site cannot be reached; otherwise downloaded,
+/// checked against the card's hash, and cached in place of any older model.
 async function modelBytes(): Promise<Uint8Array> {
   const cache = "caches" in self ? await caches.open(CACHE).catch(() => null) : null;
-  const hit = cache ? await cache.match(MODEL_URL) : undefined;
-  const response = hit ?? (await fetch(MODEL_URL));
+  const want = await shippedHash();
+  const key = want ? `${MODEL_URL.href}?sha256=${want}` : null;
+  if (cache) {
+    // Without the card (offline): whichever model is cached; there is only ever one.
+    const [first] = key ? [] : await cache.keys();
+    const hit = key ? await cache.match(key) : first && (await cache.match(first));
+    if (hit) return new Uint8Array(await hit.arrayBuffer());
+  }
+  let response: Response;
+  try {
+    response = await fetch(MODEL_URL, { cache: "no-cache" });
+  } catch (e) {
+    throw new Error(`the model could not be downloaded (${message(e)}); check the connection and reload`);
+  }
   if (!response.ok) throw new Error(`the model could not be loaded (${response.status} ${response.statusText})`);
-  if (!hit && cache) await cache.put(MODEL_URL, response.clone()).catch(() => undefined);
-  return new Uint8Array(await response.arrayBuffer());
+  const bytes = await response.arrayBuffer();
+  const got = want ? await sha256Hex(bytes) : null;
+  if (got !== null && got !== want) {
+    throw new Error("the downloaded model is incomplete or corrupt (its SHA-256 is not the one lite.card.json names); reload to try again");
+  }
+  if (cache && key) {
+    // One model at a time: drop older ones first, so a full quota never keeps a stale one.
+    for (const old of await cache.keys()) await cache.delete(old);
+    await cache.put(key, new Response(bytes)).catch(() => undefined);
+  }
+  return new Uint8Array(bytes);
 }
 
 interface GpuProbe {

@@ -59,7 +59,7 @@ const browser = await chromium.launch({
 
 /** Every request the page makes: it must be a same-origin GET of a static asset. */
 const requests = [];
-const staticAsset = /^\/(|index\.html|style\.css|dist\/[\w.-]+\.js(\.map)?|pkg\/lungseg(_bg)?\.(js|wasm)|model\/lite\.lungseg|samples\/[\w.-]+\.nii\.gz|favicon\.ico)$/;
+const staticAsset = /^\/(|index\.html|style\.css|dist\/[\w.-]+\.js(\.map)?|pkg\/lungseg(_bg)?\.(js|wasm)|model\/lite\.(lungseg|card\.json)|samples\/[\w.-]+\.nii\.gz|favicon\.ico)$/;
 
 async function openPage(query = "") {
   const context = await browser.newContext({ acceptDownloads: true });
@@ -186,7 +186,40 @@ try {
   await cpu.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
   check(await cpu.getByLabel(/Mirror averaging/).isChecked(), "the mirror-averaging choice is remembered on the next visit");
 
-  // 4. Privacy: nothing but same-origin GETs of static assets, from page load to export.
+  // 4. The model cache is keyed by the hash the card beside the weights names: a visit reuses the
+  // cached weights, a stale copy (an older release) is replaced, a download that does not match
+  // the card is refused, and the page still starts offline from the cache.
+  const shipped = `${origin}/model/lite.lungseg?sha256=${JSON.parse(readFileSync(join(repo, "www/model/lite.card.json"), "utf8")).weights_sha256}`;
+  const cachedModels = async () => JSON.stringify(await cpu.evaluate(async () => (await (await caches.open("lungseg-model-v1")).keys()).map((r) => r.url)));
+  const downloads = () => requests.filter((r) => new URL(r.url).pathname === "/model/lite.lungseg").length;
+  const visit = async () => {
+    const before = downloads();
+    await cpu.reload();
+    await cpu.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined || !document.getElementById("error")?.hidden, null, { timeout: 180_000 });
+    return { downloaded: downloads() - before, error: (await cpu.locator("#error").isHidden()) ? "" : await cpu.locator("#error").textContent() };
+  };
+  check(await cachedModels() === JSON.stringify([shipped]), `the cached model is keyed by the card's hash (${await cachedModels()})`);
+  const again = await visit();
+  check(again.downloaded === 0 && again.error === "", `a second visit loads the model from the cache (${again.downloaded} downloads)`);
+  await cpu.evaluate(async () => {
+    const c = await caches.open("lungseg-model-v1");
+    for (const k of await c.keys()) await c.delete(k);
+    await c.put(new URL("/model/lite.lungseg?sha256=older", location.href).href, new Response("an older model"));
+  });
+  const stale = await visit();
+  check(stale.downloaded === 1 && stale.error === "" && await cachedModels() === JSON.stringify([shipped]), "a stale cached model is replaced by the shipped one");
+  const card = JSON.parse(readFileSync(join(repo, "www/model/lite.card.json"), "utf8"));
+  await cpu.context().route("**/model/lite.card.json", (r) => r.fulfill({ json: { ...card, weights_sha256: "0".repeat(64) } }));
+  const mismatch = await visit();
+  check(mismatch.downloaded === 1 && /incomplete or corrupt/.test(mismatch.error ?? "") && await cachedModels() === JSON.stringify([shipped]),
+    `a download that does not match the card is refused and the cached model kept: "${mismatch.error}"`);
+  await cpu.context().unroute("**/model/lite.card.json");
+  await cpu.context().route("**/model/**", (r) => r.abort());
+  const offline = await visit();
+  check(offline.downloaded === 0 && offline.error === "" && /CPU/.test((await cpu.locator("#backend").textContent()) ?? ""), "offline, the page starts from the cached model");
+  await cpu.context().unroute("**/model/**");
+
+  // 5. Privacy: nothing but same-origin GETs of static assets, from page load to export.
   const bad = requests.filter((r) => !r.url.startsWith("blob:") && (r.method !== "GET" || !r.url.startsWith(origin) || !staticAsset.test(new URL(r.url).pathname)));
   check(requests.length > 5 && bad.length === 0, `privacy: ${requests.length} requests, all same-origin GETs of static assets${bad.length ? `; offending: ${JSON.stringify(bad)}` : ""}`);
 } catch (e) {
