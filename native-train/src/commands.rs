@@ -513,7 +513,9 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
     let card_path = a.out.with_extension("card.json");
     // The card beside the file also names the file's hash: the page keys its cached copy of
     // the weights by it, so a newly shipped model replaces the old one, and checks downloads.
-    let mut beside = serde_json::to_value(&card).map_err(|e| e.to_string())?;
+    // Through text, so f32 fields keep the short form the card inside the file has.
+    let text = serde_json::to_string(&card).map_err(|e| e.to_string())?;
+    let mut beside: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     beside["weights_sha256"] = sha256_hex([&bytes]).into();
     let text = serde_json::to_string_pretty(&beside).map_err(|e| e.to_string())?;
     write_atomic(&card_path, text.as_bytes())
