@@ -32,12 +32,13 @@ fn ok(args: &[&str]) -> String {
     text
 }
 
-/// A 3-slice data folder cut from the real MedSeg volume (slices 0, 1 and 40, the empty one).
+/// The binary's `data::sha256_hex`, which a test of a binary crate cannot call.
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
+/// A 3-slice data folder cut from the real MedSeg volume (slices 0, 1 and 40, the empty one).
 fn small_data(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let zs = [0usize, 1, 40];

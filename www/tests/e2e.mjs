@@ -189,7 +189,8 @@ try {
   // 4. The model cache is keyed by the hash the card beside the weights names: a visit reuses the
   // cached weights, a stale copy (an older release) is replaced, a download that does not match
   // the card is refused, and the page still starts offline from the cache.
-  const shipped = `${origin}/model/lite.lungseg?sha256=${JSON.parse(readFileSync(join(repo, "www/model/lite.card.json"), "utf8")).weights_sha256}`;
+  const card = JSON.parse(readFileSync(join(repo, "www/model/lite.card.json"), "utf8"));
+  const shipped = `${origin}/model/lite.lungseg?sha256=${card.weights_sha256}`;
   const cachedModels = async () => JSON.stringify(await cpu.evaluate(async () => (await (await caches.open("lungseg-model-v1")).keys()).map((r) => r.url)));
   const downloads = () => requests.filter((r) => new URL(r.url).pathname === "/model/lite.lungseg").length;
   const visit = async () => {
@@ -208,7 +209,6 @@ try {
   });
   const stale = await visit();
   check(stale.downloaded === 1 && stale.error === "" && await cachedModels() === JSON.stringify([shipped]), "a stale cached model is replaced by the shipped one");
-  const card = JSON.parse(readFileSync(join(repo, "www/model/lite.card.json"), "utf8"));
   await cpu.context().route("**/model/lite.card.json", (r) => r.fulfill({ json: { ...card, weights_sha256: "0".repeat(64) } }));
   const mismatch = await visit();
   check(mismatch.downloaded === 1 && /incomplete or corrupt/.test(mismatch.error ?? "") && await cachedModels() === JSON.stringify([shipped]),
