@@ -8,6 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
 use crate::intensity::IntensityMapping;
+use crate::model::resize::resize_to;
 use crate::model::{FfrNet, FfrNetConfig};
 use crate::quantify::drop_border_components;
 use crate::resample::resize_bilinear;
@@ -40,12 +41,24 @@ fn replicate(plane: Vec<f32>, channels: usize) -> Vec<f32> {
     out
 }
 
+/// How results made with test-time augmentation are marked (mask files, `eval`'s table).
+pub const TTA_NAME: &str = "TTA (mirror + zoom)";
+
+/// Side of the zoomed view of test-time augmentation for a model input of side `s`: 4/3 of it,
+/// rounded to a multiple of 32 (512 for the shipped 384² model, the slice's own size).
+pub fn tta_zoom_size(s: usize) -> usize {
+    ((s * 4 + 48) / 96).max(1) * 32
+}
+
 /// Class probabilities (N × K × S × S) for a batch of model inputs, left on the device.
 ///
-/// With `tta` (test-time augmentation) each slice is also segmented mirrored left to right and
-/// the two probability maps are averaged: the lungs are near mirror images and training flips
-/// them, so the two views err differently (+0.01 validation Dice for the shipped model) at
-/// twice the work, run as one batch so a GPU does it in one pass.
+/// With `tta` (test-time augmentation) each slice is segmented four ways and the probability
+/// maps are averaged: as given and mirrored left to right (the lungs are near mirror images
+/// and training flips them, so the two views err differently), each also zoomed by 4/3
+/// ([`tta_zoom_size`], the input upsampled on the device, the probabilities resized back).
+/// The zoomed view sees lesions on a finer output grid; training's zoom augmentation covers
+/// the scale. On the five 384² validation folds the four views gain +0.03 Dice per slice at
+/// epoch 100 over one (README, "Test-time augmentation"), at about 5.5 times the work.
 pub fn probabilities(
     model: &FfrNet,
     config: &FfrNetConfig,
@@ -61,6 +74,30 @@ pub fn probabilities(
     if !tta {
         return softmax(model.forward(x), 1);
     }
+    augmented(model, x, &[s, tta_zoom_size(s)])
+}
+
+/// Mean probabilities of `x` (N × C × S × S) over views at each side in `sides`, each as given
+/// and mirrored: the input resized to the side on the device, the probabilities mapped back to
+/// S × S. [`probabilities`] uses it with S and 4/3 S; `examples/tta_zoom.rs` compares others.
+pub fn augmented(model: &FfrNet, x: Tensor<4>, sides: &[usize]) -> Tensor<4> {
+    let s = x.dims()[2..4].try_into().expect("N × C × H × W");
+    let views: Vec<Tensor<4>> = sides
+        .iter()
+        .map(|&z| resize_to(mirror_mean(model, resize_to(x.clone(), [z, z])), s))
+        .collect();
+    let k = views.len() as f32;
+    views
+        .into_iter()
+        .reduce(|a, b| a + b)
+        .expect("at least one side")
+        .div_scalar(k)
+}
+
+/// Mean of the probabilities of `x` and of `x` mirrored (mirrored back), run as one batch so a
+/// GPU does both in one pass.
+fn mirror_mean(model: &FfrNet, x: Tensor<4>) -> Tensor<4> {
+    let n = x.dims()[0];
     let both = Tensor::cat(vec![x.clone(), x.flip([3])], 0);
     let p = softmax(model.forward(both), 1);
     let plain = p.clone().narrow(0, 0, n);
@@ -70,7 +107,11 @@ pub fn probabilities(
 
 /// The NIfTI `descrip` of an exported mask: which model made it, and how.
 pub fn mask_description(preset: &str, tta: bool) -> String {
-    let tta = if tta { ", mirror TTA" } else { "" };
+    let tta = if tta {
+        format!(", {TTA_NAME}")
+    } else {
+        String::new()
+    };
     format!("lungseg {preset} mask{tta}")
 }
 
@@ -79,7 +120,7 @@ pub fn mask_description(preset: &str, tta: bool) -> String {
 pub struct SegmentOptions {
     /// Slices per forward pass.
     pub batch: usize,
-    /// Average with the mirrored slice (see [`probabilities`]).
+    /// Average four views: mirrored and zoomed (see [`probabilities`]).
     pub tta: bool,
 }
 

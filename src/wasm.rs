@@ -252,7 +252,7 @@ impl Segmenter {
     }
 
     /// Labels of slices `start..end` of `scan`, stored order, slice after slice
-    /// (resolves to a `Uint8Array`); `tta` averages each with its mirror image.
+    /// (resolves to a `Uint8Array`); `tta` averages four views of each (mirrored, zoomed).
     pub fn segment(&self, scan: &Scan, start: usize, end: usize, tta: bool) -> Promise {
         let config = self.card.config.clone();
         let (model, device, volume, mapping) = (

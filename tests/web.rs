@@ -1,6 +1,7 @@
 //! Browser tests, run by `wasm-pack test --release --headless --chrome` in headless Chromium:
 //! the lite network on WebGPU against native `flex` (committed reference computed by
-//! `tests/browser_reference.rs`), the `flex` fallback inside wasm, and NIfTI parsing in wasm.
+//! `tests/browser_reference.rs`), the `flex` fallback inside wasm, test-time augmentation on
+//! WebGPU against flex, and NIfTI parsing in wasm.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -62,6 +63,35 @@ async fn lite_on_flex_in_wasm_matches_native_flex() {
     assert!(
         diff < 1e-3,
         "wasm flex logits differ from native flex by {diff}"
+    );
+}
+
+/// Test-time augmentation's device steps (mirror, resize up and back, mean of the views) for
+/// the lite network on a 128² LIDC input with a 160² zoomed view.
+async fn augmented_on(device: &Device) -> Vec<f32> {
+    use lungseg::model::resize::resize_to;
+    let (model, config) = lite_fixed(device);
+    let x = resize_to(lidc_input(&config, device), [128, 128]);
+    let p = lungseg::pipeline::augmented(&model, x, &[128, 160]);
+    assert_eq!(p.dims(), [1, 2, 128, 128]);
+    let data = p.into_data_async().await.expect("read-back");
+    data.iter::<f32>().collect()
+}
+
+#[wasm_bindgen_test]
+async fn tta_on_webgpu_matches_flex_in_wasm() {
+    let (device, _) = webgpu_device().await.expect("WebGPU");
+    let gpu = augmented_on(&device).await;
+    let cpu = augmented_on(&Device::flex()).await;
+    let diff = max_abs_diff(&gpu, &cpu);
+    web_sys_log(&format!(
+        "test-time augmentation, WebGPU vs wasm flex: max |p − p| = {diff:e}"
+    ));
+    assert!(diff < 1e-3, "augmented probabilities differ by {diff}");
+    let spread = gpu.iter().fold(0f32, |m, &v| m.max((v - 0.5).abs()));
+    assert!(
+        spread > 0.1,
+        "probabilities all near ½ ({spread}): nothing compared"
     );
 }
 

@@ -8,7 +8,7 @@ use lungseg::intensity::{Window, detect, lung_window};
 use lungseg::loss::LossWeights;
 use lungseg::metrics::{Report, Scores};
 use lungseg::model::{FfrNet, FfrNetConfig, Preset};
-use lungseg::pipeline::{SegmentOptions, mask_description, segment_slices};
+use lungseg::pipeline::{SegmentOptions, TTA_NAME, mask_description, segment_slices};
 use lungseg::quantify::{Statistics, statistics};
 use lungseg::volume::{read_nifti, write_mask_nifti};
 use lungseg::weights::{ModelCard, load_for_inference, load_model, save_model};
@@ -83,7 +83,7 @@ pub struct TrainArgs {
     /// Pseudo-labelled slices added to each epoch.
     #[arg(long, default_value_t = 16)]
     pub pseudo_per_epoch: usize,
-    /// The teacher labels with mirror averaging (test-time augmentation), as `predict --tta`.
+    /// The teacher labels with test-time augmentation (mirror and zoom), as `predict --tta`.
     #[arg(long, requires = "teacher")]
     pub teacher_tta: bool,
     /// Keep an exponential moving average of the weights with this decay per iteration (e.g.
@@ -301,7 +301,8 @@ pub struct EvalArgs {
     /// Only these slices (comma-separated z), e.g. a validation split.
     #[arg(long, value_delimiter = ',')]
     pub slices: Option<Vec<usize>>,
-    /// Test-time augmentation: also segment each slice mirrored left to right and average.
+    /// Test-time augmentation: average four views of each slice, mirrored left to right and
+    /// zoomed by 4/3.
     #[arg(long, conflicts_with = "prediction")]
     pub tta: bool,
 }
@@ -337,7 +338,11 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
                 "model {} ({} classes){}",
                 card.config.name,
                 card.config.classes,
-                if a.tta { ", mirror TTA" } else { "" }
+                if a.tta {
+                    format!(", {TTA_NAME}")
+                } else {
+                    String::new()
+                }
             );
             (
                 validate(&model, &card.config, &data, &slices, a.tta, &device),
@@ -411,8 +416,8 @@ pub struct PredictArgs {
     pub window: Option<Vec<f32>>,
     #[arg(long, default_value_t = 4)]
     pub batch: usize,
-    /// Test-time augmentation: also segment each slice mirrored left to right and average
-    /// (about +0.01 Dice, twice the time).
+    /// Test-time augmentation: average four views of each slice, mirrored left to right and
+    /// zoomed by 4/3 (README: +0.03 Dice on the validation folds, about 5.5 times the work).
     #[arg(long)]
     pub tta: bool,
 }

@@ -208,7 +208,7 @@ pub struct Teacher {
     device: Device,
     pub path: PathBuf,
     pub sha256: String,
-    /// Labels with mirror averaging (see `lungseg::pipeline::probabilities`).
+    /// Labels with test-time augmentation (see `lungseg::pipeline::probabilities`).
     pub tta: bool,
 }
 

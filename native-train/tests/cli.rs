@@ -250,14 +250,14 @@ fn train_resume_export_eval_predict() {
     ];
     let text = ok(&eval_model);
     assert!(text.contains("| infection      | per slice |"), "{text}");
-    // With mirror averaging the JSON says so.
+    // With test-time augmentation the JSON and the table say so.
     let tta_json = tmp.path().join("tta.json");
     let text = ok(&[
         &eval_model[..],
         &["--tta", "--json", tta_json.to_str().unwrap()],
     ]
     .concat());
-    assert!(text.contains("mirror TTA"), "{text}");
+    assert!(text.contains("TTA (mirror + zoom)"), "{text}");
     let tta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&tta_json).unwrap()).unwrap();
     assert_eq!(tta["tta"], true);

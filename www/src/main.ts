@@ -61,7 +61,7 @@ const state = {
   stats: null as Statistics | null,
   csv: "",
   running: false,
-  tta: false, // whether the current result used mirror averaging
+  tta: false, // whether the current result used test-time augmentation
   pendingSlice: -1,
   infected: [] as number[],
 };
@@ -258,7 +258,7 @@ function showResults(stats: Statistics, partial: string | null): void {
   note.textContent = [
     stats.spacing_known ? "" : "This file records no voxel spacing: sizes are in voxels, not mL.",
     partial ?? "",
-    state.tta ? "Mirror-averaged (each slice also segmented mirrored, probabilities averaged)." : "",
+    state.tta ? "Test-time augmented (each slice segmented as given, mirrored and zoomed; probabilities averaged)." : "",
     "Right and left are the patient's; the lung field is a classical threshold mask with the infection added back.",
   ].filter(Boolean).join(" ");
   parts.push(note);
@@ -555,7 +555,7 @@ window.addEventListener("resize", () => {
   paintStrip();
 });
 
-// The mirror-averaging choice is kept for the next visit (only this flag is stored, never a scan).
+// The test-time augmentation choice is kept for the next visit (only this flag is stored, never a scan).
 const TTA_KEY = "lungseg-tta";
 try {
   ui.tta.checked = localStorage.getItem(TTA_KEY) === "1";

@@ -164,9 +164,9 @@ async function handle(req: Request): Promise<void> {
   }
 }
 
-async function segment(mirror: boolean): Promise<void> {
+async function segment(augment: boolean): Promise<void> {
   if (!scan || !segmenter || running) return;
-  tta = mirror;
+  tta = augment;
   const info = scan.info() as VolumeInfo;
   const [nx, ny, nz] = info.dims;
   const plane = nx * ny;

@@ -31,7 +31,7 @@ async function inBrowser(backend, tta = false) {
   await page.locator('input[type="file"]').setInputFiles(scan);
   await page.getByRole("button", { name: "Segment" }).waitFor();
   await page.waitForFunction(() => !document.getElementById("segment")?.hasAttribute("disabled"));
-  await page.getByLabel(/Mirror averaging/).setChecked(tta);
+  await page.getByLabel(/Test-time augmentation/).setChecked(tta);
   // Warm-up run (shader compilation, allocation), then the timed run.
   const timed = [];
   for (let run = 0; run < 2; run++) {
@@ -58,7 +58,7 @@ rows.push({ name: "native flex (CLI, incl. start-up)", first: nat, steady: nat }
 const cpu = await inBrowser("cpu");
 rows.push({ name: "browser CPU fallback (wasm flex)", first: cpu.first, steady: cpu.steady });
 const cpuTta = await inBrowser("cpu", true);
-rows.push({ name: "browser CPU fallback, mirror averaging", first: cpuTta.first, steady: cpuTta.steady });
+rows.push({ name: "browser CPU fallback, test-time augmentation (mirror + zoom)", first: cpuTta.first, steady: cpuTta.steady });
 if (process.env.LUNGSEG_BENCH_WEBGPU !== "0") {
   const gpu = await inBrowser("webgpu");
   rows.push({ name: `browser WebGPU — ${gpu.adapter?.replace(/^Backend: /, "")}`, first: gpu.first, steady: gpu.steady });

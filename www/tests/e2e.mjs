@@ -174,17 +174,17 @@ try {
   console.log(`  LIDC on CPU fallback: ${r3.seconds.toFixed(1)} s for 2 slices`);
   compareWithNative(r3.mask, lidc, "lidc_chest_2slices_hu", "flex");
 
-  // Mirror averaging (test-time augmentation) on the same scan gives native `predict --tta`'s mask.
-  await cpu.getByLabel(/Mirror averaging/).check();
+  // Test-time augmentation (mirror and zoom) on the same scan gives native `predict --tta`'s mask.
+  await cpu.getByLabel(/Test-time augmentation/).check();
   const r4 = await segmentAndExport(cpu, "lidc_chest_2slices_hu");
-  console.log(`  LIDC on CPU fallback with mirror averaging: ${r4.seconds.toFixed(1)} s for 2 slices`);
+  console.log(`  LIDC on CPU fallback with test-time augmentation: ${r4.seconds.toFixed(1)} s for 2 slices`);
   compareWithNative(r4.mask, lidc, "lidc_chest_2slices_hu", "flex_tta", ["--tta"]);
-  check(/mirror TTA/.test(description(r4.mask)) && !/TTA/.test(description(r3.mask)), "only the mirror-averaged export is marked as such");
-  check(r4.mask.data.some((v, i) => v !== r3.mask.data[i]), "mirror averaging changes the mask");
-  check(/Mirror-averaged/.test((await cpu.locator("#results").textContent()) ?? ""), "the results say they are mirror-averaged");
+  check(/TTA \(mirror \+ zoom\)/.test(description(r4.mask)) && !/TTA/.test(description(r3.mask)), "only the augmented export is marked as such");
+  check(r4.mask.data.some((v, i) => v !== r3.mask.data[i]), "test-time augmentation changes the mask");
+  check(/Test-time augmented/.test((await cpu.locator("#results").textContent()) ?? ""), "the results say they are test-time augmented");
   await cpu.reload();
   await cpu.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
-  check(await cpu.getByLabel(/Mirror averaging/).isChecked(), "the mirror-averaging choice is remembered on the next visit");
+  check(await cpu.getByLabel(/Test-time augmentation/).isChecked(), "the test-time augmentation choice is remembered on the next visit");
 
   // 4. The model cache is keyed by the hash the card beside the weights names: a visit reuses the
   // cached weights, a stale copy (an older release) is replaced, a download that does not match

@@ -1,0 +1,102 @@
+//! Which zoom the test-time augmentation's second view should use: validation Dice of a model
+//! on its slices with one view, the mirror pair alone, and the mirror pair at the input side plus
+//! each set of zoomed sides asked for (`pipeline::augmented`, the code `--tta` runs with 4/3).
+//!
+//! `cargo run --release -p native-train --example tta_zoom -- MODEL z,z,... [SIDES ...]`
+//! e.g. `... runs/lite/last.lungseg 3,4,6,8,11,13,22,33,35,41,46 448 512 576 448,512`
+//! (each SIDES is a comma-separated list of zoomed sides; default 448 512 576).
+
+use burn::prelude::*;
+use lungseg::intensity::{detect, lung_window};
+use lungseg::metrics::evaluate;
+use lungseg::pipeline::{augmented, model_input, probabilities, slice_labels};
+use lungseg::volume::read_nifti;
+use lungseg::weights::load_for_inference;
+use std::path::PathBuf;
+
+fn read(path: PathBuf) -> Result<lungseg::volume::Volume, String> {
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [model_path, slices, sides @ ..] = args.as_slice() else {
+        return Err("usage: tta_zoom MODEL z,z,... [SIDES ...]".into());
+    };
+    let slices: Vec<usize> = slices
+        .split(',')
+        .map(|z| z.parse().map_err(|e| format!("slice {z}: {e}")))
+        .collect::<Result<_, _>>()?;
+    let mut sets: Vec<Vec<usize>> = sides
+        .iter()
+        .map(|list| {
+            list.split(',')
+                .map(|v| v.parse().map_err(|e| format!("side {v}: {e}")))
+                .collect()
+        })
+        .collect::<Result<_, String>>()?;
+    if sets.is_empty() {
+        sets = vec![vec![448], vec![512], vec![576]];
+    }
+    let device = Device::flex();
+    let bytes = std::fs::read(model_path).map_err(|e| format!("{model_path}: {e}"))?;
+    let (model, card) = load_for_inference(&bytes, &device).map_err(|e| e.to_string())?;
+    let cfg = card.config;
+    let s = cfg.input_size;
+    let dir = PathBuf::from(lungseg::SHARED_DATA).join("medseg/train");
+    let image = read(dir.join("image.nii.gz"))?;
+    let masks = read(dir.join("mask_binary.nii.gz"))?;
+    let mapping = detect(&image, lung_window()).map_err(|e| e.to_string())?;
+    let truths: Vec<Vec<u8>> = slices
+        .iter()
+        .map(|&k| masks.slice(k).iter().map(|&v| u8::from(v > 0.5)).collect())
+        .collect();
+    let mut rows: Vec<(String, Vec<Vec<u8>>)> = vec![
+        ("one view".into(), vec![]),
+        (format!("mirror pair at {s}"), vec![]),
+    ];
+    for set in &sets {
+        let list: Vec<String> = set.iter().map(usize::to_string).collect();
+        rows.push((
+            format!("mirror pairs at {s} + {}", list.join(" + ")),
+            vec![],
+        ));
+    }
+    for &k in &slices {
+        let x = model_input(&image, k, &mapping, &cfg);
+        let tensor =
+            Tensor::<1>::from_floats(x.as_slice(), &device).reshape([1, cfg.in_channels, s, s]);
+        let mut probs = vec![
+            probabilities(&model, &cfg, &[x], false, &device),
+            augmented(&model, tensor.clone(), &[s]),
+        ];
+        for set in &sets {
+            let all: Vec<usize> = std::iter::once(s).chain(set.iter().copied()).collect();
+            probs.push(augmented(&model, tensor.clone(), &all));
+        }
+        for (row, p) in rows.iter_mut().zip(probs) {
+            let p = p
+                .into_data()
+                .try_into_vec::<f32>()
+                .map_err(|e| format!("{e:?}"))?;
+            row.1.push(slice_labels(&p, cfg.classes, s, &image));
+        }
+    }
+    println!("| views | Dice per slice | Dice pooled |");
+    println!("|---|---|---|");
+    for (name, preds) in rows {
+        let r = evaluate(
+            preds
+                .iter()
+                .map(Vec::as_slice)
+                .zip(truths.iter().map(Vec::as_slice)),
+            2,
+        );
+        println!(
+            "| {name} | {:.4} | {:.4} |",
+            r.binary.per_slice_mean.dice, r.binary.pooled.dice
+        );
+    }
+    Ok(())
+}
