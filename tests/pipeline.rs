@@ -35,7 +35,10 @@ fn tta_is_the_mean_of_four_views_and_mirror_symmetric() {
     let cfg = card.config;
     let s = cfg.input_size;
     let z = tta_zoom_size(s);
-    assert!(z > s && z.is_multiple_of(32), "zoomed side {z} for input {s}");
+    assert!(
+        z > s && z.is_multiple_of(32),
+        "zoomed side {z} for input {s}"
+    );
     let volume = medseg();
     let mapping = detect(&volume, lung_window()).unwrap();
     let probs = |input: &[f32], tta: bool| -> Vec<f32> {
