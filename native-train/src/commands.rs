@@ -360,6 +360,10 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
     if let Some(path) = a.json {
         let mut json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
         json["tta"] = a.tta.into();
+        if a.tta {
+            // Which views: `--tta` was the mirror pair alone before the zoomed views came.
+            json["tta_views"] = TTA_NAME.into();
+        }
         let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }

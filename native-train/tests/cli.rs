@@ -261,6 +261,7 @@ fn train_resume_export_eval_predict() {
     let tta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&tta_json).unwrap()).unwrap();
     assert_eq!(tta["tta"], true);
+    assert_eq!(tta["tta_views"], "TTA (mirror + zoom)");
     assert_eq!(tta["slices"], 2);
 
     // Predict on the LIDC HU fixture: the mask carries the input's geometry.
