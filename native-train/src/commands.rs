@@ -522,10 +522,16 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
     let card_path = a.out.with_extension("card.json");
     // The card beside the file also names the file's hash: the page keys its cached copy of
     // the weights by it, so a newly shipped model replaces the old one, and checks downloads.
-    // Through text, so f32 fields keep the short form the card inside the file has.
-    let text = serde_json::to_string(&card).map_err(|e| e.to_string())?;
-    let mut beside: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    beside["weights_sha256"] = sha256_hex([&bytes]).into();
+    #[derive(serde::Serialize)]
+    struct Beside<'a> {
+        #[serde(flatten)]
+        card: &'a ModelCard,
+        weights_sha256: String,
+    }
+    let beside = Beside {
+        card: &card,
+        weights_sha256: sha256_hex([&bytes]),
+    };
     let text = serde_json::to_string_pretty(&beside).map_err(|e| e.to_string())?;
     write_atomic(&card_path, text.as_bytes())
         .map_err(|e| format!("{}: {e}", card_path.display()))?;
