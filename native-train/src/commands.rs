@@ -196,7 +196,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
                 teacher: p.teacher.path.display().to_string(),
                 teacher_sha256: p.teacher.sha256.clone(),
                 per_epoch: a.pseudo_per_epoch,
-                teacher_tta: p.teacher.tta,
+                teacher_tta: p.teacher.tta.then(|| TTA_NAME.to_string()),
             }),
             ema: a.ema,
             init: init.clone(),

@@ -62,9 +62,12 @@ pub struct PseudoOptions {
     pub teacher: String,
     pub teacher_sha256: String,
     pub per_epoch: usize,
-    /// Left out when false, so runs from before the option keep their fingerprint.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub teacher_tta: bool,
+    /// The teacher's test-time augmentation, by name (`pipeline::TTA_NAME`), so a run whose
+    /// teacher averaged other views (the mirror pair alone, before the zoomed views) will not
+    /// resume under this one. Left out when off, so runs from before the option keep their
+    /// fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teacher_tta: Option<String>,
 }
 
 /// The unlabeled slices and the teacher that labels them.

@@ -714,7 +714,11 @@ fn pseudo_labels_need_a_teacher_of_the_same_split() {
         lungseg::weights::read_card(&std::fs::read(student_tta.join("last.lungseg")).unwrap())
             .unwrap()
             .0;
-    assert_eq!(card.training["options"]["pseudo"]["teacher_tta"], true);
+    // Named by its views, so a run whose teacher averaged others does not resume under this one.
+    assert_eq!(
+        card.training["options"]["pseudo"]["teacher_tta"],
+        lungseg::pipeline::TTA_NAME
+    );
 
     // A teacher that validated elsewhere may have trained on this split's validation slices.
     let (success, text) = train(
