@@ -4,12 +4,14 @@
 //!
 //! `cargo run --release -p native-train --example tta_zoom -- MODEL z,z,... [SIDES ...]`
 //! e.g. `... runs/lite/last.lungseg 3,4,6,8,11,13,22,33,35,41,46 448 512 576 448,512`
-//! (each SIDES is a comma-separated list of zoomed sides; default 448 512 576).
+//! (each SIDES is a comma-separated list of zoomed sides; default 448 512 576). The word
+//! `upside-down` among them adds a row: `--tta`'s four views plus the same four upside down
+//! (training flips vertically too), eight in all.
 
 use burn::prelude::*;
 use lungseg::intensity::{detect, lung_window};
 use lungseg::metrics::evaluate;
-use lungseg::pipeline::{augmented, model_input, probabilities, slice_labels};
+use lungseg::pipeline::{augmented, model_input, probabilities, slice_labels, tta_zoom_size};
 use lungseg::volume::read_nifti;
 use lungseg::weights::load_for_inference;
 use std::path::PathBuf;
@@ -22,8 +24,10 @@ fn read(path: PathBuf) -> Result<lungseg::volume::Volume, String> {
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [model_path, slices, sides @ ..] = args.as_slice() else {
-        return Err("usage: tta_zoom MODEL z,z,... [SIDES ...]".into());
+        return Err("usage: tta_zoom MODEL z,z,... [SIDES ...] [upside-down]".into());
     };
+    let upside_down = sides.iter().any(|a| a == "upside-down");
+    let sides: Vec<&String> = sides.iter().filter(|a| *a != "upside-down").collect();
     let slices: Vec<usize> = slices
         .split(',')
         .map(|z| z.parse().map_err(|e| format!("slice {z}: {e}")))
@@ -36,7 +40,7 @@ fn main() -> Result<(), String> {
                 .collect()
         })
         .collect::<Result<_, String>>()?;
-    if sets.is_empty() {
+    if sets.is_empty() && !upside_down {
         sets = vec![vec![448], vec![512], vec![576]];
     }
     let device = Device::flex();
@@ -63,6 +67,11 @@ fn main() -> Result<(), String> {
             vec![],
         ));
     }
+    let tta_sides = [s, tta_zoom_size(s)];
+    if upside_down {
+        rows.push(("`--tta`'s four views".into(), vec![]));
+        rows.push(("the four + the four upside down".into(), vec![]));
+    }
     for &k in &slices {
         let x = model_input(&image, k, &mapping, &cfg);
         let tensor =
@@ -74,6 +83,12 @@ fn main() -> Result<(), String> {
         for set in &sets {
             let all: Vec<usize> = std::iter::once(s).chain(set.iter().copied()).collect();
             probs.push(augmented(&model, tensor.clone(), &all));
+        }
+        if upside_down {
+            let four = augmented(&model, tensor.clone(), &tta_sides);
+            let flipped = augmented(&model, tensor.clone().flip([2]), &tta_sides).flip([2]);
+            probs.push(four.clone());
+            probs.push((four + flipped).div_scalar(2.0));
         }
         for (row, p) in rows.iter_mut().zip(probs) {
             let p = p
