@@ -50,6 +50,11 @@ pub struct TrainArgs {
     pub lr: f64,
     #[arg(long, default_value_t = 666)]
     pub seed: u64,
+    /// Seed that deals the similarity groups into folds, when it should differ from `--seed`:
+    /// runs with other `--seed`s (initialisation, augmentation, order) then share one split, so
+    /// their spread is the run-to-run noise alone.
+    #[arg(long)]
+    pub split_seed: Option<u64>,
     /// Run k-fold cross-validation over similarity groups (every fold), instead of one split.
     #[arg(long)]
     pub folds: Option<usize>,
@@ -157,7 +162,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
         if fold >= folds {
             return Err(format!("--fold {fold} is out of range for {folds} folds"));
         }
-        let split = fold_split(&data.groups, folds, fold, a.seed);
+        let split = fold_split(&data.groups, folds, fold, a.split_seed.unwrap_or(a.seed));
         let pseudo = match (&a.unlabeled, &a.teacher) {
             (Some(dir), Some(teacher)) => Some(PseudoSource {
                 pool: UnlabeledPool::load(dir).map_err(|e| e.to_string())?,
@@ -177,6 +182,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
             batch_size: a.batch_size.min(split.train.len()),
             lr: a.lr,
             seed: a.seed,
+            split_seed: a.split_seed,
             loss: LossWeights {
                 scr: a.scr,
                 ..LossWeights::default()

@@ -34,6 +34,10 @@ pub struct TrainOptions {
     pub batch_size: usize,
     pub lr: f64,
     pub seed: u64,
+    /// The split's own seed (`--split-seed`) when not `seed`; left out when None, so earlier
+    /// runs keep their fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_seed: Option<u64>,
     pub loss: LossWeights,
     pub augment: Augment,
     pub folds: usize,
@@ -404,7 +408,7 @@ pub fn train_run(
             training: serde_json::json!({
                 "data": data.dir.display().to_string(),
                 "data_sha256": data.hash,
-                "split": { "folds": opts.folds, "fold": opts.fold, "seed": opts.seed, "train_slices": split.train, "valid_slices": split.valid },
+                "split": { "folds": opts.folds, "fold": opts.fold, "seed": opts.split_seed.unwrap_or(opts.seed), "train_slices": split.train, "valid_slices": split.valid },
                 "devices": parallel.devices(),
                 "options": opts,
                 "epoch": epoch,

@@ -475,6 +475,43 @@ fn same_seed_same_numbers_and_four_classes_and_folds() {
         "same seed, same backend: same losses and validation"
     );
 
+    // `--split-seed` keeps seed 11's split under another run seed: the held-out slices are
+    // seed 11's (seed 12 alone holds out another), the losses are seed 12's own.
+    let held_out = |text: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| l.contains("validation slices"))
+            .unwrap();
+        line[line.find('[').unwrap()..=line.find(']').unwrap()].to_string()
+    };
+    let short = |r: &Path, seeds: &[&str]| {
+        let mut args = vec!["train", "--data", d, "--out", r.to_str().unwrap()];
+        args.extend_from_slice(&["--batch-size", "2", "--max-iterations", "1"]);
+        args.extend_from_slice(seeds);
+        ok(&args)
+    };
+    let text_11 = short(&tmp.path().join("s11"), &["--seed", "11"]);
+    let text_12 = short(&tmp.path().join("s12"), &["--seed", "12"]);
+    let shared_split = tmp.path().join("s12-split11");
+    let text_12_11 = short(&shared_split, &["--seed", "12", "--split-seed", "11"]);
+    assert_ne!(
+        held_out(&text_11),
+        held_out(&text_12),
+        "{text_11}\n{text_12}"
+    );
+    assert_eq!(held_out(&text_12_11), held_out(&text_11), "{text_12_11}");
+    assert_ne!(
+        log_losses(&shared_split)[0].2,
+        log_losses(&tmp.path().join("s11"))[0].2
+    );
+    let card =
+        lungseg::weights::read_card(&std::fs::read(shared_split.join("last.lungseg")).unwrap())
+            .unwrap()
+            .0;
+    assert_eq!(card.training["split"]["seed"], 11);
+    assert_eq!(card.training["options"]["seed"], 12);
+    assert_eq!(card.training["options"]["split_seed"], 11);
+
     // Four classes: trains, and eval reports each class.
     let four = tmp.path().join("four");
     ok(&[
