@@ -138,6 +138,10 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     if a.batch_size == 0 || a.epochs == 0 {
         return Err("--batch-size and --epochs must be positive".into());
     }
+    if a.max_iterations == Some(0) {
+        // It would train nothing, save no model and report a best epoch of 0.
+        return Err("--max-iterations must be positive".into());
+    }
     if a.batch_size < a.devices {
         return Err(format!(
             "--batch-size {} cannot be split over --devices {}: each device needs a slice",

@@ -351,6 +351,12 @@ fn bad_data_folders_name_the_file() {
         "--max-iterations",
         "1",
     ];
+    // A run that would train nothing is refused, not reported as a best epoch of 0.
+    let (success, text) = run(&[&train[..5], &["--max-iterations", "0"]].concat());
+    assert!(
+        !success && text.contains("--max-iterations must be positive"),
+        "{text}"
+    );
     // Unknown label in the class mask.
     let v = read_nifti(&std::fs::read(data.join("mask_classes.nii.gz")).unwrap()).unwrap();
     let mut labels: Vec<u8> = v.data.iter().map(|&x| x as u8).collect();
