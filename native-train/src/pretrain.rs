@@ -88,8 +88,10 @@ pub struct PretrainLog {
 
 pub fn pretrain(a: PretrainArgs) -> Result<(), String> {
     let config = network(&a.preset, 2, a.input_size)?;
-    if a.epochs == 0 || a.per_epoch == 0 || a.batch_size == 0 {
-        return Err("--epochs, --per-epoch and --batch-size must be positive".into());
+    if a.epochs == 0 || a.per_epoch == 0 || a.batch_size == 0 || a.max_iterations == Some(0) {
+        return Err(
+            "--epochs, --per-epoch, --batch-size and --max-iterations must be positive".into(),
+        );
     }
     let device = Device::autodiff(backend::device(&a.backend)?);
     let pool = UnlabeledPool::load(&a.unlabeled).map_err(|e| e.to_string())?;

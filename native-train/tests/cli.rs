@@ -956,6 +956,20 @@ fn pretrain_restores_resumes_and_train_starts_from_it() {
             .collect()
     };
 
+    // A run that would train nothing is refused.
+    let (success, text) = run(&[
+        "pretrain",
+        "--unlabeled",
+        u,
+        "--out",
+        p,
+        "--max-iterations",
+        "0",
+    ]);
+    assert!(
+        !success && text.contains("--max-iterations must be positive"),
+        "{text}"
+    );
     // Restoring corrupted real slices: the error falls within a few steps.
     pretrain(&["--max-iterations", "10"]);
     let first = log_rows(&pre);
