@@ -134,10 +134,24 @@ impl Default for SegmentOptions {
     }
 }
 
-/// Labels of stored slice `k` (i fastest) from its K × S × S probabilities: each class map is
-/// resized to the displayed slice, the most probable class wins, regions touching the image
-/// border are dropped, and the result is put back into stored order.
+/// Labels of stored slice `k` (i fastest) from its K × S × S probabilities: [`display_labels`]
+/// with regions touching the image border dropped, put back into stored order.
 pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &Volume) -> Vec<u8> {
+    let g = &volume.geometry;
+    let [h, w] = g.view.display_size(g.dims);
+    let mut display = display_labels(probs, classes, input_size, volume);
+    drop_border_components(&mut display, h, w);
+    g.view.to_stored(g.dims, &display)
+}
+
+/// The displayed slice's labels (row-major, as shown) from K × S × S probabilities: each class
+/// map is resized to the displayed slice and the most probable class wins.
+pub fn display_labels(
+    probs: &[f32],
+    classes: usize,
+    input_size: usize,
+    volume: &Volume,
+) -> Vec<u8> {
     let g = &volume.geometry;
     let [h, w] = g.view.display_size(g.dims);
     let plane = input_size * input_size;
@@ -151,9 +165,7 @@ pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &V
         })
         .collect();
     let maps: Vec<&[f32]> = resized.iter().map(Vec::as_slice).collect();
-    let mut display = argmax(&maps);
-    drop_border_components(&mut display, h, w);
-    g.view.to_stored(g.dims, &display)
+    argmax(&maps)
 }
 
 /// The most probable class of every pixel, given one probability map per class (the lower

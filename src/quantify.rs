@@ -20,7 +20,7 @@ pub const RIGHT_LUNG: u8 = 1;
 pub const LEFT_LUNG: u8 = 2;
 
 /// 4-connected components of `mask` (row-major h × w): (component id per pixel or u32::MAX, sizes).
-fn components(mask: &[bool], h: usize, w: usize) -> (Vec<u32>, Vec<usize>) {
+pub fn components(mask: &[bool], h: usize, w: usize) -> (Vec<u32>, Vec<usize>) {
     let mut id = vec![u32::MAX; h * w];
     let mut sizes = Vec::new();
     let mut stack = Vec::new();
