@@ -10,7 +10,7 @@ use burn::tensor::activation::softmax;
 use crate::intensity::IntensityMapping;
 use crate::model::resize::resize_to;
 use crate::model::{FfrNet, FfrNetConfig};
-use crate::quantify::drop_border_components;
+use crate::quantify::{display_hu, keep_lung_regions, pixel_mm2};
 use crate::resample::resize_bilinear;
 use crate::volume::Volume;
 
@@ -134,13 +134,22 @@ impl Default for SegmentOptions {
     }
 }
 
-/// Labels of stored slice `k` (i fastest) from its K × S × S probabilities: [`display_labels`]
-/// with regions touching the image border dropped, put back into stored order.
-pub fn slice_labels(probs: &[f32], classes: usize, input_size: usize, volume: &Volume) -> Vec<u8> {
+/// Labels of stored slice `k` of `volume` (i fastest) from its K × S × S probabilities:
+/// [`display_labels`] without the regions apart from the lung field ([`keep_lung_regions`]),
+/// put back into stored order.
+pub fn slice_labels(
+    probs: &[f32],
+    classes: usize,
+    input_size: usize,
+    volume: &Volume,
+    mapping: &IntensityMapping,
+    k: usize,
+) -> Vec<u8> {
     let g = &volume.geometry;
     let [h, w] = g.view.display_size(g.dims);
     let mut display = display_labels(probs, classes, input_size, volume);
-    drop_border_components(&mut display, h, w);
+    let hu = display_hu(volume, mapping, k);
+    keep_lung_regions(&mut display, &hu, h, w, pixel_mm2(volume));
     g.view.to_stored(g.dims, &display)
 }
 
@@ -215,6 +224,8 @@ pub fn segment_slices(
                 config.classes,
                 config.input_size,
                 volume,
+                mapping,
+                chunk[i],
             ));
         }
     }

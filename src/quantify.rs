@@ -75,14 +75,44 @@ fn touching_border(mask: &[bool], h: usize, w: usize) -> Vec<bool> {
         .collect()
 }
 
-/// Clears labelled regions that touch the image border: infection lies inside the chest, and
-/// blobs on the edge of the field of view are burned-in text, the table or padding.
-pub fn drop_border_components(labels: &mut [u8], h: usize, w: usize) {
+/// Clears predicted regions that do not overlap the slice's own lung field ([`lung_slice`] of the
+/// image alone): infection lies in the lung, and regions apart from it are burned-in text, the
+/// table, bowel or chest wall. A region is kept whole, leaks included, so that one reaching the
+/// edge of the field of view is not lost with the lesion it belongs to.
+pub fn keep_lung_regions(labels: &mut [u8], hu: &[f32], h: usize, w: usize, pixel_mm2: f64) {
+    let field = lung_slice(hu, &vec![false; h * w], h, w, pixel_mm2);
     let any: Vec<bool> = labels.iter().map(|&l| l != 0).collect();
-    for (l, on_border) in labels.iter_mut().zip(touching_border(&any, h, w)) {
-        if on_border {
+    let (id, sizes) = components(&any, h, w);
+    let mut in_lung = vec![false; sizes.len()];
+    for (&c, &f) in id.iter().zip(&field) {
+        if c != u32::MAX && f != 0 {
+            in_lung[c as usize] = true;
+        }
+    }
+    for (l, &c) in labels.iter_mut().zip(&id) {
+        if c != u32::MAX && !in_lung[c as usize] {
             *l = 0;
         }
+    }
+}
+
+/// The displayed slice `k` of `volume` in HU (row-major, as shown).
+pub fn display_hu(volume: &Volume, mapping: &IntensityMapping, k: usize) -> Vec<f32> {
+    let g = &volume.geometry;
+    g.view
+        .to_display(g.dims, volume.slice(k))
+        .into_iter()
+        .map(|v| mapping.to_hu(v))
+        .collect()
+}
+
+/// In-plane pixel area (mm²), or the typical CT one when the file records no spacing.
+pub fn pixel_mm2(volume: &Volume) -> f64 {
+    let g = &volume.geometry;
+    if g.spacing_known {
+        g.spacing[0] as f64 * g.spacing[1] as f64
+    } else {
+        FALLBACK_SPACING_MM.powi(2)
     }
 }
 
@@ -137,19 +167,10 @@ pub fn lung_mask(volume: &Volume, mapping: &IntensityMapping, labels: &[u8]) -> 
     let g = &volume.geometry;
     let [h, w] = g.view.display_size(g.dims);
     let plane = g.dims[0] * g.dims[1];
-    let mm = if g.spacing_known {
-        g.spacing[0] as f64 * g.spacing[1] as f64
-    } else {
-        FALLBACK_SPACING_MM.powi(2)
-    };
+    let mm = pixel_mm2(volume);
     let mut out = Vec::with_capacity(volume.data.len());
     for k in 0..g.dims[2] {
-        let hu: Vec<f32> = g
-            .view
-            .to_display(g.dims, volume.slice(k))
-            .into_iter()
-            .map(|v| mapping.to_hu(v))
-            .collect();
+        let hu = display_hu(volume, mapping, k);
         let inf: Vec<bool> = g
             .view
             .to_display(g.dims, &labels[k * plane..(k + 1) * plane])

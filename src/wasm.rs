@@ -285,6 +285,8 @@ impl Segmenter {
                     config.classes,
                     config.input_size,
                     &volume,
+                    &mapping,
+                    start + i,
                 ));
             }
             Ok(js_sys::Uint8Array::from(labels.as_slice()).into())

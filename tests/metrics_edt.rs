@@ -189,25 +189,3 @@ fn slice_views_invert_and_follow_the_affine() {
         assert_eq!(v.to_stored(dims, &v.to_display(dims, &stored)), stored);
     }
 }
-
-#[test]
-fn border_touching_regions_are_dropped() {
-    use lungseg::quantify::drop_border_components;
-    #[rustfmt::skip]
-    let mut l = vec![
-        1, 1, 0, 0, 0,
-        0, 0, 0, 2, 0,
-        0, 1, 0, 2, 0,
-        0, 1, 0, 0, 0,
-        0, 0, 0, 0, 3,
-    ];
-    drop_border_components(&mut l, 5, 5);
-    #[rustfmt::skip]
-    assert_eq!(l, vec![
-        0, 0, 0, 0, 0,
-        0, 0, 0, 2, 0,
-        0, 1, 0, 2, 0,
-        0, 1, 0, 0, 0,
-        0, 0, 0, 0, 0,
-    ]);
-}

@@ -119,7 +119,14 @@ async fn shipped_masks(device: &Device) -> Vec<u8> {
             .await
             .expect("read-back");
         let probs: Vec<f32> = probs.iter::<f32>().collect();
-        labels.extend(slice_labels(&probs, cfg.classes, cfg.input_size, &volume));
+        labels.extend(slice_labels(
+            &probs,
+            cfg.classes,
+            cfg.input_size,
+            &volume,
+            &mapping,
+            k,
+        ));
     }
     labels
 }

@@ -1,15 +1,17 @@
 //! Where the binary infection threshold should sit: for a model on its validation slices, one
 //! view and `--tta`, the true/false positives and misses of every slice at each threshold on the
 //! infection probability (0.5 is what argmax does), and at 0.5 after dropping predicted regions
-//! smaller than a minimum area; each with regions touching the image border dropped, as `predict`
-//! and the page do, and kept: one CSV row per view, threshold, minimum area, border rule and slice.
+//! smaller than a minimum area; each with the regions apart from the lung field dropped, as
+//! `predict` and the page do (`lung`), with no filter (`none`), and with the rule used before,
+//! which dropped every region touching the image border (`border`): one CSV row per view,
+//! threshold, minimum area, filter and slice.
 //!
 //! `cargo run --release -p native-train --example threshold_sweep -- MODEL z,z,... > OUT.csv`
 
 use burn::prelude::*;
 use lungseg::intensity::{detect, lung_window};
 use lungseg::pipeline::{display_labels, model_input, probabilities};
-use lungseg::quantify::{components, drop_border_components, lung_slice};
+use lungseg::quantify::{components, display_hu, keep_lung_regions, pixel_mm2};
 use lungseg::volume::read_nifti;
 use lungseg::weights::load_for_inference;
 use std::path::PathBuf;
@@ -41,22 +43,13 @@ fn main() -> Result<(), String> {
     let image = read(dir.join("image.nii.gz"))?;
     let masks = read(dir.join("mask_binary.nii.gz"))?;
     let mapping = detect(&image, lung_window()).map_err(|e| e.to_string())?;
-    println!("view,threshold,min_area,border,z,tp,fp,fn");
+    println!("view,threshold,min_area,filter,z,tp,fp,fn");
     let g = &image.geometry;
     let [h, w] = g.view.display_size(g.dims);
     for &k in &slices {
         let truth: Vec<bool> = masks.slice(k).iter().map(|&v| v > 0.5).collect();
         let x = model_input(&image, k, &mapping, &cfg);
-        let hu: Vec<f32> = g
-            .view
-            .to_display(g.dims, image.slice(k))
-            .into_iter()
-            .map(|v| mapping.to_hu(v))
-            .collect();
-        let field: Vec<bool> = lung_slice(&hu, &vec![false; h * w], h, w, 0.49)
-            .into_iter()
-            .map(|l| l != 0)
-            .collect();
+        let hu = display_hu(&image, &mapping, k);
         for (view, tta) in [("one", false), ("tta", true)] {
             let p = probabilities(&model, &cfg, std::slice::from_ref(&x), tta, &device)
                 .into_data()
@@ -69,17 +62,11 @@ fn main() -> Result<(), String> {
                 // A constant background map of t: the argmax is then "infection > t".
                 let mut maps = vec![t; plane];
                 maps.extend_from_slice(infection);
-                let kept = display_labels(&maps, 2, s, &image);
-                let mut dropped = kept.clone();
-                drop_border_components(&mut dropped, h, w);
-                let lung = lung_rule(&kept, &field, h, w, false);
-                let border_lung = lung_rule(&kept, &field, h, w, true);
-                for (border, display) in [
-                    ("dropped", dropped),
-                    ("kept", kept),
-                    ("lung", lung),
-                    ("border-unless-lung", border_lung),
-                ] {
+                let none = display_labels(&maps, 2, s, &image);
+                let mut lung = none.clone();
+                keep_lung_regions(&mut lung, &hu, h, w, pixel_mm2(&image));
+                let border = border_rule(&none, h, w);
+                for (filter, display) in [("lung", lung), ("none", none), ("border", border)] {
                     let labels = g.view.to_stored(g.dims, &display);
                     let on: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
                     let areas: &[usize] = if i == 10 {
@@ -100,7 +87,7 @@ fn main() -> Result<(), String> {
                                 _ => {}
                             }
                         }
-                        println!("{view},{t:.2},{min_area},{border},{k},{tp},{fp},{fn_}");
+                        println!("{view},{t:.2},{min_area},{filter},{k},{tp},{fp},{fn_}");
                     }
                 }
             }
@@ -109,28 +96,26 @@ fn main() -> Result<(), String> {
     Ok(())
 }
 
-/// Keeps the predicted regions that overlap the lung field (with `only_border`, drops only the
-/// regions that touch the image border and do not overlap it).
-fn lung_rule(labels: &[u8], field: &[bool], h: usize, w: usize, only_border: bool) -> Vec<u8> {
+/// The filter used before `keep_lung_regions`: every region touching the image border dropped.
+fn border_rule(labels: &[u8], h: usize, w: usize) -> Vec<u8> {
     let on: Vec<bool> = labels.iter().map(|&l| l != 0).collect();
     let (id, sizes) = components(&on, h, w);
-    let mut overlaps = vec![false; sizes.len()];
     let mut border = vec![false; sizes.len()];
     for (p, &c) in id.iter().enumerate() {
-        if c == u32::MAX {
-            continue;
-        }
         let (r, col) = (p / w, p % w);
-        overlaps[c as usize] |= field[p];
-        border[c as usize] |= r == 0 || col == 0 || r + 1 == h || col + 1 == w;
+        if c != u32::MAX && (r == 0 || col == 0 || r + 1 == h || col + 1 == w) {
+            border[c as usize] = true;
+        }
     }
     labels
         .iter()
         .zip(&id)
         .map(|(&l, &c)| {
-            let c = c as usize;
-            let keep = l == 0 || overlaps[c] || (only_border && !border[c]);
-            if keep { l } else { 0 }
+            if c != u32::MAX && border[c as usize] {
+                0
+            } else {
+                l
+            }
         })
         .collect()
 }

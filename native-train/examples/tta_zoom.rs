@@ -95,7 +95,8 @@ fn main() -> Result<(), String> {
                 .into_data()
                 .try_into_vec::<f32>()
                 .map_err(|e| format!("{e:?}"))?;
-            row.1.push(slice_labels(&p, cfg.classes, s, &image));
+            row.1
+                .push(slice_labels(&p, cfg.classes, s, &image, &mapping, k));
         }
     }
     println!("| views | Dice per slice | Dice pooled |");

@@ -1,0 +1,97 @@
+//! The filter every prediction goes through (`quantify::keep_lung_regions`), on the real MedSeg
+//! slices: annotated infection survives it, a region on the burned-in text does not, and a region
+//! that leaks through the chest wall to the edge of the image is kept whole.
+
+mod common;
+
+use common::data;
+use lungseg::intensity::{detect, lung_window};
+use lungseg::quantify::{display_hu, keep_lung_regions, pixel_mm2};
+use lungseg::volume::{Volume, read_nifti};
+
+fn volume(rel: &str) -> Volume {
+    let p = data(rel);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    read_nifti(&bytes).expect(rel)
+}
+
+#[test]
+fn lung_regions_keep_annotated_infection_and_drop_text() {
+    let image = volume("medseg/train/image.nii.gz");
+    let masks = volume("medseg/train/mask_binary.nii.gz");
+    let mapping = detect(&image, lung_window()).unwrap();
+    let g = &image.geometry;
+    let [h, w] = g.view.display_size(g.dims);
+    let mm2 = pixel_mm2(&image);
+    let (mut infected, mut kept) = (0usize, 0usize);
+    for k in 0..g.dims[2] {
+        let hu = display_hu(&image, &mapping, k);
+        let truth: Vec<u8> = g
+            .view
+            .to_display(g.dims, masks.slice(k))
+            .iter()
+            .map(|&v| u8::from(v > 0.5))
+            .collect();
+        let mut labels = truth.clone();
+        keep_lung_regions(&mut labels, &hu, h, w, mm2);
+        let n = truth.iter().filter(|&&l| l != 0).count();
+        let m = labels.iter().filter(|&&l| l != 0).count();
+        assert!(
+            m * 100 >= n * 95,
+            "slice {k}: only {m} of {n} annotated pixels kept"
+        );
+        (infected, kept) = (infected + n, kept + m);
+
+        // A square on the burned-in text in the top left corner.
+        let mut text = truth.clone();
+        for r in 4..20 {
+            for c in 4..20 {
+                text[r * w + c] = 1;
+            }
+        }
+        keep_lung_regions(&mut text, &hu, h, w, mm2);
+        assert_eq!(text, labels, "slice {k}: the corner region must go");
+    }
+    assert!(
+        kept as f64 >= 0.995 * infected as f64,
+        "{kept} of {infected} annotated pixels kept"
+    );
+}
+
+#[test]
+fn a_region_leaking_to_the_image_edge_is_kept_whole() {
+    // Slice 43: the posterior lesions of both lungs, extended straight down to the image's
+    // bottom edge (as the one-view model's prediction leaked through the back muscles there).
+    let image = volume("medseg/train/image.nii.gz");
+    let masks = volume("medseg/train/mask_binary.nii.gz");
+    let mapping = detect(&image, lung_window()).unwrap();
+    let g = &image.geometry;
+    let [h, w] = g.view.display_size(g.dims);
+    let k = 43;
+    let mut labels: Vec<u8> = g
+        .view
+        .to_display(g.dims, masks.slice(k))
+        .iter()
+        .map(|&v| u8::from(v > 0.5))
+        .collect();
+    let lowest = (0..h * w)
+        .rev()
+        .find(|&p| labels[p] != 0)
+        .expect("slice 43 is infected");
+    let (r0, c0) = (lowest / w, lowest % w);
+    for r in r0..h {
+        for c in c0.saturating_sub(3)..(c0 + 4).min(w) {
+            labels[r * w + c] = 1;
+        }
+    }
+    let before = labels.clone();
+    keep_lung_regions(
+        &mut labels,
+        &display_hu(&image, &mapping, k),
+        h,
+        w,
+        pixel_mm2(&image),
+    );
+    assert!(before[(h - 1) * w + c0] != 0);
+    assert_eq!(labels, before, "the region touching the edge is kept whole");
+}
