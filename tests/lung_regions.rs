@@ -5,7 +5,7 @@
 mod common;
 
 use common::data;
-use lungseg::intensity::{detect, lung_window};
+use lungseg::intensity::{IntensityMapping, detect, lung_window};
 use lungseg::quantify::{display_hu, keep_lung_regions, pixel_mm2};
 use lungseg::volume::{Volume, read_nifti};
 
@@ -15,23 +15,34 @@ fn volume(rel: &str) -> Volume {
     read_nifti(&bytes).expect(rel)
 }
 
-#[test]
-fn lung_regions_keep_annotated_infection_and_drop_text() {
+/// The MedSeg image, its binary masks and the image's intensity mapping.
+fn medseg() -> (Volume, Volume, IntensityMapping) {
     let image = volume("medseg/train/image.nii.gz");
     let masks = volume("medseg/train/mask_binary.nii.gz");
     let mapping = detect(&image, lung_window()).unwrap();
+    (image, masks, mapping)
+}
+
+/// Slice `k`'s annotated infection as displayed (1 = infected).
+fn truth(masks: &Volume, k: usize) -> Vec<u8> {
+    let g = &masks.geometry;
+    g.view
+        .to_display(g.dims, masks.slice(k))
+        .iter()
+        .map(|&v| u8::from(v > 0.5))
+        .collect()
+}
+
+#[test]
+fn lung_regions_keep_annotated_infection_and_drop_text() {
+    let (image, masks, mapping) = medseg();
     let g = &image.geometry;
     let [h, w] = g.view.display_size(g.dims);
     let mm2 = pixel_mm2(&image);
     let (mut infected, mut kept) = (0usize, 0usize);
     for k in 0..g.dims[2] {
         let hu = display_hu(&image, &mapping, k);
-        let truth: Vec<u8> = g
-            .view
-            .to_display(g.dims, masks.slice(k))
-            .iter()
-            .map(|&v| u8::from(v > 0.5))
-            .collect();
+        let truth = truth(&masks, k);
         let mut labels = truth.clone();
         keep_lung_regions(&mut labels, &hu, h, w, mm2);
         let n = truth.iter().filter(|&&l| l != 0).count();
@@ -62,18 +73,11 @@ fn lung_regions_keep_annotated_infection_and_drop_text() {
 fn a_region_leaking_to_the_image_edge_is_kept_whole() {
     // Slice 43: the posterior lesions of both lungs, extended straight down to the image's
     // bottom edge (as the one-view model's prediction leaked through the back muscles there).
-    let image = volume("medseg/train/image.nii.gz");
-    let masks = volume("medseg/train/mask_binary.nii.gz");
-    let mapping = detect(&image, lung_window()).unwrap();
+    let (image, masks, mapping) = medseg();
     let g = &image.geometry;
     let [h, w] = g.view.display_size(g.dims);
     let k = 43;
-    let mut labels: Vec<u8> = g
-        .view
-        .to_display(g.dims, masks.slice(k))
-        .iter()
-        .map(|&v| u8::from(v > 0.5))
-        .collect();
+    let mut labels = truth(&masks, k);
     let lowest = (0..h * w)
         .rev()
         .find(|&p| labels[p] != 0)
