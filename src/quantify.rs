@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::edt::edt;
 use crate::intensity::IntensityMapping;
 use crate::metrics::CLASS_NAMES;
 use crate::volume::Volume;
@@ -14,6 +15,9 @@ pub const LUNG_HU: f32 = -320.0;
 const MIN_COMPONENT_MM2: f64 = 100.0;
 /// Spacing assumed when the file records none (typical CT in-plane spacing).
 const FALLBACK_SPACING_MM: f64 = 0.7;
+/// How far from the aerated lung (mm) a predicted region may lie and still be the lung's: pleural
+/// effusion lies against the lung, not in it, often behind a rim of collapsed lung.
+const LUNG_MARGIN_MM: f64 = 5.0;
 
 /// Lung label of a voxel.
 pub const RIGHT_LUNG: u8 = 1;
@@ -75,17 +79,24 @@ fn touching_border(mask: &[bool], h: usize, w: usize) -> Vec<bool> {
         .collect()
 }
 
-/// Clears predicted regions that do not overlap the slice's own lung field ([`lung_slice`] of the
-/// image alone): infection lies in the lung, and regions apart from it are burned-in text, the
-/// table, bowel or chest wall. A region is kept whole, leaks included, so that one reaching the
-/// edge of the field of view is not lost with the lesion it belongs to.
+/// Clears predicted regions that do not reach the slice's own lung field ([`lung_slice`] of the
+/// image alone, widened by [`LUNG_MARGIN_MM`]): infection lies in the lung, and regions apart
+/// from it are burned-in text, the table, bowel or chest wall. A region is kept whole, leaks
+/// included, so that one reaching the edge of the field of view is not lost with the lesion it
+/// belongs to.
 pub fn keep_lung_regions(labels: &mut [u8], hu: &[f32], h: usize, w: usize, pixel_mm2: f64) {
-    let field = lung_slice(hu, &vec![false; h * w], h, w, pixel_mm2);
+    let outside: Vec<bool> = lung_slice(hu, &vec![false; h * w], h, w, pixel_mm2)
+        .iter()
+        .map(|&l| l == 0)
+        .collect();
+    // Distance (pixels) to the lung field; with no field at all, h + w everywhere.
+    let distance = edt(&outside, h, w);
+    let reach = (LUNG_MARGIN_MM / pixel_mm2.sqrt()) as f32;
     let any: Vec<bool> = labels.iter().map(|&l| l != 0).collect();
     let (id, sizes) = components(&any, h, w);
     let mut in_lung = vec![false; sizes.len()];
-    for (&c, &f) in id.iter().zip(&field) {
-        if c != u32::MAX && f != 0 {
+    for (&c, &d) in id.iter().zip(&distance) {
+        if c != u32::MAX && d <= reach {
             in_lung[c as usize] = true;
         }
     }

@@ -99,3 +99,36 @@ fn a_region_leaking_to_the_image_edge_is_kept_whole() {
     assert!(before[(h - 1) * w + c0] != 0);
     assert_eq!(labels, before, "the region touching the edge is kept whole");
 }
+
+#[test]
+fn pleural_effusion_against_the_lung_is_kept_on_its_own() {
+    // Effusion lies beside the lung, not in it: predicted alone (no infection next to it), it
+    // must still count as the lung's. Slices 41 and 46 hold the annotated effusion.
+    let (image, _, mapping) = medseg();
+    let classes = volume("medseg/train/mask_classes.nii.gz");
+    let g = &image.geometry;
+    let [h, w] = g.view.display_size(g.dims);
+    let (mut effusion, mut kept) = (0, 0);
+    for k in [41, 46] {
+        let mut labels: Vec<u8> = g
+            .view
+            .to_display(g.dims, classes.slice(k))
+            .iter()
+            .map(|&v| u8::from(v.round() == 3.0))
+            .collect();
+        effusion += labels.iter().filter(|&&l| l != 0).count();
+        keep_lung_regions(
+            &mut labels,
+            &display_hu(&image, &mapping, k),
+            h,
+            w,
+            pixel_mm2(&image),
+        );
+        kept += labels.iter().filter(|&&l| l != 0).count();
+    }
+    assert!(effusion > 1000, "{effusion} effusion pixels");
+    assert!(
+        kept * 100 >= effusion * 95,
+        "{kept} of {effusion} effusion pixels kept"
+    );
+}
