@@ -89,15 +89,22 @@ pub fn keep_lung_regions(labels: &mut [u8], hu: &[f32], h: usize, w: usize, pixe
         .iter()
         .map(|&l| l == 0)
         .collect();
-    // Distance (pixels) to the lung field; with no field at all, h + w everywhere.
-    let distance = edt(&outside, h, w);
-    let reach = (LUNG_MARGIN_MM / pixel_mm2.sqrt()) as f32;
     let any: Vec<bool> = labels.iter().map(|&l| l != 0).collect();
     let (id, sizes) = components(&any, h, w);
     let mut in_lung = vec![false; sizes.len()];
-    for (&c, &d) in id.iter().zip(&distance) {
-        if c != u32::MAX && d <= reach {
+    for (&c, &o) in id.iter().zip(&outside) {
+        if c != u32::MAX && !o {
             in_lung[c as usize] = true;
+        }
+    }
+    if in_lung.iter().any(|&i| !i) {
+        // Distance (pixels) to the lung field; with no field at all, h + w everywhere.
+        let distance = edt(&outside, h, w);
+        let reach = (LUNG_MARGIN_MM / pixel_mm2.sqrt()) as f32;
+        for (&c, &d) in id.iter().zip(&distance) {
+            if c != u32::MAX && d <= reach {
+                in_lung[c as usize] = true;
+            }
         }
     }
     for (l, &c) in labels.iter_mut().zip(&id) {
