@@ -80,7 +80,7 @@ fn touching_border(mask: &[bool], h: usize, w: usize) -> Vec<bool> {
 }
 
 /// Clears predicted regions that do not reach the slice's own lung field ([`lung_slice`] of the
-/// image alone, widened by [`LUNG_MARGIN_MM`]): infection lies in the lung, and regions apart
+/// image alone, widened by `LUNG_MARGIN_MM`): infection lies in the lung, and regions apart
 /// from it are burned-in text, the table, bowel or chest wall. A region is kept whole, leaks
 /// included, so that one reaching the edge of the field of view is not lost with the lesion it
 /// belongs to.

@@ -1,6 +1,7 @@
 //! The filter every prediction goes through (`quantify::keep_lung_regions`), on the real MedSeg
-//! slices: annotated infection survives it, a region on the burned-in text does not, and a region
-//! that leaks through the chest wall to the edge of the image is kept whole.
+//! slices: annotated infection survives it, a region on the burned-in text does not, a region
+//! that leaks through the chest wall to the edge of the image is kept whole, and so is pleural
+//! effusion beside the lung.
 
 mod common;
 
