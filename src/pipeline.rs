@@ -57,9 +57,9 @@ pub fn tta_zoom_size(s: usize) -> usize {
 /// and training flips them, so the two views err differently), each also zoomed by 4/3
 /// ([`tta_zoom_size`], the input upsampled on the device, the probabilities resized back).
 /// The zoomed view sees lesions on a finer output grid; training's zoom augmentation covers
-/// the scale. On the five 384² validation folds the four views gain +0.03 Dice per slice on
-/// average at epoch 100 over one, four folds of five gaining (README, "Test-time
-/// augmentation"), at about 5.5 times the work.
+/// the scale. On the five 384² validation folds the four views gain +0.011 Dice per slice on
+/// average at epoch 100 over one (EXPERIMENTS.md, "Test-time augmentation"), at about 5.5
+/// times the work.
 pub fn probabilities(
     model: &FfrNet,
     config: &FfrNetConfig,

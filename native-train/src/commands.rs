@@ -431,7 +431,7 @@ pub struct PredictArgs {
     #[arg(long, default_value_t = 4)]
     pub batch: usize,
     /// Test-time augmentation: average four views of each slice, mirrored left to right and
-    /// zoomed by 4/3 (README: +0.03 Dice on the validation folds, about 5.5 times the work).
+    /// zoomed by 4/3 (EXPERIMENTS.md: +0.011 Dice on the validation folds, about 5.5 times the work).
     #[arg(long)]
     pub tta: bool,
 }
