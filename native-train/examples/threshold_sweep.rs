@@ -46,6 +46,7 @@ fn main() -> Result<(), String> {
     println!("view,threshold,min_area,filter,z,tp,fp,fn");
     let g = &image.geometry;
     let [h, w] = g.view.display_size(g.dims);
+    let mm2 = pixel_mm2(&image);
     for &k in &slices {
         let truth: Vec<bool> = masks.slice(k).iter().map(|&v| v > 0.5).collect();
         let x = model_input(&image, k, &mapping, &cfg);
@@ -64,7 +65,7 @@ fn main() -> Result<(), String> {
                 maps.extend_from_slice(infection);
                 let none = display_labels(&maps, 2, s, &image);
                 let mut lung = none.clone();
-                keep_lung_regions(&mut lung, &hu, h, w, pixel_mm2(&image));
+                keep_lung_regions(&mut lung, &hu, h, w, mm2);
                 let border = border_rule(&none, h, w);
                 for (filter, display) in [("lung", lung), ("none", none), ("border", border)] {
                     let labels = g.view.to_stored(g.dims, &display);
