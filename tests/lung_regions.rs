@@ -24,14 +24,19 @@ fn medseg() -> (Volume, Volume, IntensityMapping) {
     (image, masks, mapping)
 }
 
+/// Slice `k` of a label volume as displayed, 1 where `label` holds.
+fn displayed(labels: &Volume, k: usize, label: impl Fn(f32) -> bool) -> Vec<u8> {
+    let g = &labels.geometry;
+    g.view
+        .to_display(g.dims, labels.slice(k))
+        .iter()
+        .map(|&v| u8::from(label(v)))
+        .collect()
+}
+
 /// Slice `k`'s annotated infection as displayed (1 = infected).
 fn truth(masks: &Volume, k: usize) -> Vec<u8> {
-    let g = &masks.geometry;
-    g.view
-        .to_display(g.dims, masks.slice(k))
-        .iter()
-        .map(|&v| u8::from(v > 0.5))
-        .collect()
+    displayed(masks, k, |v| v > 0.5)
 }
 
 #[test]
@@ -111,12 +116,7 @@ fn pleural_effusion_against_the_lung_is_kept_on_its_own() {
     let [h, w] = g.view.display_size(g.dims);
     let (mut effusion, mut kept) = (0, 0);
     for k in [41, 46] {
-        let mut labels: Vec<u8> = g
-            .view
-            .to_display(g.dims, classes.slice(k))
-            .iter()
-            .map(|&v| u8::from(v.round() == 3.0))
-            .collect();
+        let mut labels = displayed(&classes, k, |v| v.round() == 3.0);
         effusion += labels.iter().filter(|&&l| l != 0).count();
         keep_lung_regions(
             &mut labels,
