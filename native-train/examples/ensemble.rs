@@ -1,0 +1,109 @@
+//! Whether averaging several models' probabilities beats each of them: validation Dice of every
+//! model alone and of their mean, with one view and with `--tta`'s four views, on the slices
+//! asked for (the same labels, lung-region filter and metric code as `eval`).
+//!
+//! `cargo run --release -p native-train --example ensemble -- MODEL,MODEL[,...] z,z,...`
+//! e.g. two runs of one fold, each at epoch 100:
+//! `... runs/a/last.lungseg,runs/b/last.lungseg 3,4,6,8,11,13,22,33,35,41,46`
+
+use burn::prelude::*;
+use lungseg::intensity::{detect, lung_window};
+use lungseg::metrics::evaluate;
+use lungseg::pipeline::{model_input, probabilities, slice_labels};
+use lungseg::volume::read_nifti;
+use lungseg::weights::load_for_inference;
+use std::path::PathBuf;
+
+fn read(path: PathBuf) -> Result<lungseg::volume::Volume, String> {
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [models, slices] = args.as_slice() else {
+        return Err("usage: ensemble MODEL,MODEL[,...] z,z,...".into());
+    };
+    let slices: Vec<usize> = slices
+        .split(',')
+        .map(|z| z.parse().map_err(|e| format!("slice {z}: {e}")))
+        .collect::<Result<_, _>>()?;
+    let device = Device::flex();
+    let mut loaded = Vec::new();
+    for path in models.split(',') {
+        let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+        let (model, card) =
+            load_for_inference(&bytes, &device).map_err(|e| format!("{path}: {e}"))?;
+        loaded.push((path.to_string(), model, card.config));
+    }
+    let cfg = loaded[0].2.clone();
+    if let Some((path, ..)) = loaded.iter().find(|(_, _, c)| {
+        (c.input_size, c.classes, c.in_channels) != (cfg.input_size, cfg.classes, cfg.in_channels)
+    }) {
+        return Err(format!(
+            "{path}: input size or classes differ from the first model's"
+        ));
+    }
+    let dir = PathBuf::from(lungseg::SHARED_DATA).join("medseg/train");
+    let image = read(dir.join("image.nii.gz"))?;
+    let masks = read(dir.join("mask_binary.nii.gz"))?;
+    let mapping = detect(&image, lung_window()).map_err(|e| e.to_string())?;
+    let truths: Vec<Vec<u8>> = slices
+        .iter()
+        .map(|&k| masks.slice(k).iter().map(|&v| u8::from(v > 0.5)).collect())
+        .collect();
+    // Rows: each model alone, then the mean; each with one view and with the four views.
+    let names: Vec<String> = loaded
+        .iter()
+        .map(|(p, ..)| p.clone())
+        .chain(std::iter::once(format!("mean of the {}", loaded.len())))
+        .collect();
+    let mut preds = vec![[Vec::new(), Vec::new()]; names.len()];
+    for &k in &slices {
+        let x = model_input(&image, k, &mapping, &cfg);
+        for (v, tta) in [false, true].into_iter().enumerate() {
+            let probs: Vec<Tensor<4>> = loaded
+                .iter()
+                .map(|(_, m, _)| probabilities(m, &cfg, std::slice::from_ref(&x), tta, &device))
+                .collect();
+            let mean = probs
+                .iter()
+                .cloned()
+                .reduce(|a, b| a + b)
+                .expect("at least one model")
+                .div_scalar(probs.len() as f32);
+            for (row, p) in preds.iter_mut().zip(probs.into_iter().chain([mean])) {
+                let p = p
+                    .into_data()
+                    .try_into_vec::<f32>()
+                    .map_err(|e| format!("{e:?}"))?;
+                row[v].push(slice_labels(
+                    &p,
+                    cfg.classes,
+                    cfg.input_size,
+                    &image,
+                    &mapping,
+                    k,
+                ));
+            }
+        }
+    }
+    println!("| model | one view: Dice per slice / pooled | four views (`--tta`) |");
+    println!("|---|---|---|");
+    for (name, [one, four]) in names.iter().zip(&preds) {
+        let score = |p: &Vec<Vec<u8>>| {
+            let r = evaluate(
+                p.iter()
+                    .map(Vec::as_slice)
+                    .zip(truths.iter().map(Vec::as_slice)),
+                2,
+            );
+            format!(
+                "{:.4} / {:.4}",
+                r.binary.per_slice_mean.dice, r.binary.pooled.dice
+            )
+        };
+        println!("| {name} | {} | {} |", score(one), score(four));
+    }
+    Ok(())
+}
