@@ -6,35 +6,24 @@
 //! e.g. two runs of one fold, each at epoch 100:
 //! `... runs/a/last.lungseg,runs/b/last.lungseg 3,4,6,8,11,13,22,33,35,41,46`
 
+mod common;
+
 use burn::prelude::*;
-use lungseg::intensity::{detect, lung_window};
+use common::Medseg;
 use lungseg::metrics::evaluate;
 use lungseg::pipeline::{model_input, probabilities, slice_labels};
-use lungseg::volume::read_nifti;
-use lungseg::weights::load_for_inference;
-use std::path::PathBuf;
-
-fn read(path: PathBuf) -> Result<lungseg::volume::Volume, String> {
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [models, slices] = args.as_slice() else {
         return Err("usage: ensemble MODEL,MODEL[,...] z,z,...".into());
     };
-    let slices: Vec<usize> = slices
-        .split(',')
-        .map(|z| z.parse().map_err(|e| format!("slice {z}: {e}")))
-        .collect::<Result<_, _>>()?;
+    let slices = common::slices(slices)?;
     let device = Device::flex();
     let mut loaded = Vec::new();
     for path in models.split(',') {
-        let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-        let (model, card) =
-            load_for_inference(&bytes, &device).map_err(|e| format!("{path}: {e}"))?;
-        loaded.push((path.to_string(), model, card.config));
+        let (net, cfg) = common::model(path, &device)?;
+        loaded.push((path.to_string(), net, cfg));
     }
     let cfg = loaded[0].2.clone();
     if let Some((path, ..)) = loaded.iter().find(|(_, _, c)| {
@@ -44,14 +33,9 @@ fn main() -> Result<(), String> {
             "{path}: input size or classes differ from the first model's"
         ));
     }
-    let dir = PathBuf::from(lungseg::SHARED_DATA).join("medseg/train");
-    let image = read(dir.join("image.nii.gz"))?;
-    let masks = read(dir.join("mask_binary.nii.gz"))?;
-    let mapping = detect(&image, lung_window()).map_err(|e| e.to_string())?;
-    let truths: Vec<Vec<u8>> = slices
-        .iter()
-        .map(|&k| masks.slice(k).iter().map(|&v| u8::from(v > 0.5)).collect())
-        .collect();
+    let data = Medseg::load()?;
+    let (image, mapping) = (&data.image, &data.mapping);
+    let truths: Vec<Vec<u8>> = slices.iter().map(|&k| data.truth(k)).collect();
     // Rows: each model alone, then the mean; each with one view and with the four views.
     let names: Vec<String> = loaded
         .iter()
@@ -60,7 +44,7 @@ fn main() -> Result<(), String> {
         .collect();
     let mut preds = vec![[Vec::new(), Vec::new()]; names.len()];
     for &k in &slices {
-        let x = model_input(&image, k, &mapping, &cfg);
+        let x = model_input(image, k, mapping, &cfg);
         for (v, tta) in [false, true].into_iter().enumerate() {
             let probs: Vec<Tensor<4>> = loaded
                 .iter()
@@ -81,8 +65,8 @@ fn main() -> Result<(), String> {
                     &p,
                     cfg.classes,
                     cfg.input_size,
-                    &image,
-                    &mapping,
+                    image,
+                    mapping,
                     k,
                 ));
             }

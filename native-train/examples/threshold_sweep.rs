@@ -8,49 +8,36 @@
 //!
 //! `cargo run --release -p native-train --example threshold_sweep -- MODEL z,z,... > OUT.csv`
 
+mod common;
+
 use burn::prelude::*;
-use lungseg::intensity::{detect, lung_window};
+use common::Medseg;
 use lungseg::pipeline::{display_labels, model_input, probabilities};
 use lungseg::quantify::{components, display_hu, keep_lung_regions, pixel_mm2};
-use lungseg::volume::read_nifti;
-use lungseg::weights::load_for_inference;
-use std::path::PathBuf;
-
-fn read(path: PathBuf) -> Result<lungseg::volume::Volume, String> {
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [model_path, slices] = args.as_slice() else {
         return Err("usage: threshold_sweep MODEL z,z,...".into());
     };
-    let slices: Vec<usize> = slices
-        .split(',')
-        .map(|z| z.parse().map_err(|e| format!("slice {z}: {e}")))
-        .collect::<Result<_, _>>()?;
+    let slices = common::slices(slices)?;
     let device = Device::flex();
-    let bytes = std::fs::read(model_path).map_err(|e| format!("{model_path}: {e}"))?;
-    let (model, card) = load_for_inference(&bytes, &device).map_err(|e| e.to_string())?;
-    let cfg = card.config;
+    let (model, cfg) = common::model(model_path, &device)?;
     if cfg.classes != 2 {
         return Err("a binary model is needed".into());
     }
     let s = cfg.input_size;
     let plane = s * s;
-    let dir = PathBuf::from(lungseg::SHARED_DATA).join("medseg/train");
-    let image = read(dir.join("image.nii.gz"))?;
-    let masks = read(dir.join("mask_binary.nii.gz"))?;
-    let mapping = detect(&image, lung_window()).map_err(|e| e.to_string())?;
+    let data = Medseg::load()?;
+    let (image, mapping) = (&data.image, &data.mapping);
     println!("view,threshold,min_area,filter,z,tp,fp,fn");
     let g = &image.geometry;
     let [h, w] = g.view.display_size(g.dims);
-    let mm2 = pixel_mm2(&image);
+    let mm2 = pixel_mm2(image);
     for &k in &slices {
-        let truth: Vec<bool> = masks.slice(k).iter().map(|&v| v > 0.5).collect();
-        let x = model_input(&image, k, &mapping, &cfg);
-        let hu = display_hu(&image, &mapping, k);
+        let truth = data.truth(k);
+        let x = model_input(image, k, mapping, &cfg);
+        let hu = display_hu(image, mapping, k);
         for (view, tta) in [("one", false), ("tta", true)] {
             let p = probabilities(&model, &cfg, std::slice::from_ref(&x), tta, &device)
                 .into_data()
@@ -63,7 +50,7 @@ fn main() -> Result<(), String> {
                 // A constant background map of t: the argmax is then "infection > t".
                 let mut maps = vec![t; plane];
                 maps.extend_from_slice(infection);
-                let none = display_labels(&maps, 2, s, &image);
+                let none = display_labels(&maps, 2, s, image);
                 let mut lung = none.clone();
                 keep_lung_regions(&mut lung, &hu, h, w, mm2);
                 let border = border_rule(&none, h, w);
@@ -80,6 +67,7 @@ fn main() -> Result<(), String> {
                     for &min_area in areas {
                         let (mut tp, mut fp, mut fn_) = (0, 0, 0);
                         for (&c, &infected) in id.iter().zip(&truth) {
+                            let infected = infected != 0;
                             let on = c != u32::MAX && sizes[c as usize] >= min_area;
                             match (on, infected) {
                                 (true, true) => tp += 1,

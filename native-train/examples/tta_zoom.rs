@@ -8,18 +8,12 @@
 //! `upside-down` among them adds a row: `--tta`'s four views plus the same four upside down
 //! (training flips vertically too), eight in all.
 
+mod common;
+
 use burn::prelude::*;
-use lungseg::intensity::{detect, lung_window};
+use common::Medseg;
 use lungseg::metrics::evaluate;
 use lungseg::pipeline::{augmented, model_input, probabilities, slice_labels, tta_zoom_size};
-use lungseg::volume::read_nifti;
-use lungseg::weights::load_for_inference;
-use std::path::PathBuf;
-
-fn read(path: PathBuf) -> Result<lungseg::volume::Volume, String> {
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,10 +22,7 @@ fn main() -> Result<(), String> {
     };
     let upside_down = sides.iter().any(|a| a == "upside-down");
     let sides: Vec<&String> = sides.iter().filter(|a| *a != "upside-down").collect();
-    let slices: Vec<usize> = slices
-        .split(',')
-        .map(|z| z.parse().map_err(|e| format!("slice {z}: {e}")))
-        .collect::<Result<_, _>>()?;
+    let slices = common::slices(slices)?;
     let mut sets: Vec<Vec<usize>> = sides
         .iter()
         .map(|list| {
@@ -44,18 +35,11 @@ fn main() -> Result<(), String> {
         sets = vec![vec![448], vec![512], vec![576]];
     }
     let device = Device::flex();
-    let bytes = std::fs::read(model_path).map_err(|e| format!("{model_path}: {e}"))?;
-    let (model, card) = load_for_inference(&bytes, &device).map_err(|e| e.to_string())?;
-    let cfg = card.config;
+    let (model, cfg) = common::model(model_path, &device)?;
     let s = cfg.input_size;
-    let dir = PathBuf::from(lungseg::SHARED_DATA).join("medseg/train");
-    let image = read(dir.join("image.nii.gz"))?;
-    let masks = read(dir.join("mask_binary.nii.gz"))?;
-    let mapping = detect(&image, lung_window()).map_err(|e| e.to_string())?;
-    let truths: Vec<Vec<u8>> = slices
-        .iter()
-        .map(|&k| masks.slice(k).iter().map(|&v| u8::from(v > 0.5)).collect())
-        .collect();
+    let data = Medseg::load()?;
+    let (image, mapping) = (&data.image, &data.mapping);
+    let truths: Vec<Vec<u8>> = slices.iter().map(|&k| data.truth(k)).collect();
     let mut rows: Vec<(String, Vec<Vec<u8>>)> = vec![
         ("one view".into(), vec![]),
         (format!("mirror pair at {s}"), vec![]),
@@ -73,7 +57,7 @@ fn main() -> Result<(), String> {
         rows.push(("the four + the four upside down".into(), vec![]));
     }
     for &k in &slices {
-        let x = model_input(&image, k, &mapping, &cfg);
+        let x = model_input(image, k, mapping, &cfg);
         let tensor =
             Tensor::<1>::from_floats(x.as_slice(), &device).reshape([1, cfg.in_channels, s, s]);
         let mut probs = vec![
@@ -96,7 +80,7 @@ fn main() -> Result<(), String> {
                 .try_into_vec::<f32>()
                 .map_err(|e| format!("{e:?}"))?;
             row.1
-                .push(slice_labels(&p, cfg.classes, s, &image, &mapping, k));
+                .push(slice_labels(&p, cfg.classes, s, image, mapping, k));
         }
     }
     println!("| views | Dice per slice | Dice pooled |");
