@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use lungseg::model::{FfrNet, FfrNetConfig};
 use lungseg::pipeline::{argmax, probabilities};
-use lungseg::resample::resize_bilinear;
+use lungseg::resample::{resize_bilinear, resize_nearest};
 use lungseg::weights::load_for_inference;
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
@@ -226,18 +226,16 @@ impl Teacher {
         let (model, card) =
             load_for_inference(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))?;
         let c = &card.config;
-        if (c.classes, c.in_channels, c.input_size)
-            != (student.classes, student.in_channels, student.input_size)
-        {
+        // The input size may differ: the teacher sees each slice at its own size and its labels
+        // are resized to the student's (a 384² teacher for a 256² student, say).
+        if (c.classes, c.in_channels) != (student.classes, student.in_channels) {
             return Err(format!(
-                "{}: the teacher has {} classes, {} input channels and a {}² input; the student {}, {} and {}²",
+                "{}: the teacher has {} classes and {} input channels; the student {} and {}",
                 path.display(),
                 c.classes,
                 c.in_channels,
-                c.input_size,
                 student.classes,
-                student.in_channels,
-                student.input_size
+                student.in_channels
             ));
         }
         let teacher_valid: Option<Vec<usize>> =
@@ -266,10 +264,22 @@ impl Teacher {
         })
     }
 
-    /// Pseudo-labelled samples for `images` (each at the model's input size, one channel).
-    pub fn label(&self, images: Vec<Vec<f32>>) -> Vec<Sample> {
-        let (k, plane) = (self.config.classes, self.config.input_size.pow(2));
-        let inputs: Vec<Vec<f32>> = images
+    /// Pseudo-labelled samples of the pool's slices `indices` at the student's `size`². The
+    /// teacher segments each slice at its own input size; where the sizes differ, the student's
+    /// image is drawn from the slice afresh and the labels follow it by nearest neighbour.
+    pub fn label(
+        &self,
+        pool: &UnlabeledPool,
+        indices: &[usize],
+        size: usize,
+    ) -> Result<Vec<Sample>, DataError> {
+        let (k, t) = (self.config.classes, self.config.input_size);
+        let plane = t * t;
+        let views = indices
+            .iter()
+            .map(|&i| pool.image(i, t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let inputs: Vec<Vec<f32>> = views
             .iter()
             .map(|im| im.repeat(self.config.in_channels))
             .collect();
@@ -277,17 +287,26 @@ impl Teacher {
             .into_data()
             .try_into_vec::<f32>()
             .expect("f32 probabilities");
-        images
-            .into_iter()
+        indices
+            .iter()
+            .zip(views)
             .enumerate()
-            .map(|(n, image)| {
+            .map(|(n, (&i, view))| {
                 let maps: Vec<&[f32]> = probs[n * k * plane..(n + 1) * k * plane]
                     .chunks(plane)
                     .collect();
-                Sample {
-                    image,
-                    labels: argmax(&maps),
-                }
+                let labels = argmax(&maps);
+                Ok(if t == size {
+                    Sample {
+                        image: view,
+                        labels,
+                    }
+                } else {
+                    Sample {
+                        image: pool.image(i, size)?,
+                        labels: resize_nearest(&labels, [t, t], [size, size]),
+                    }
+                })
             })
             .collect()
     }
@@ -394,6 +413,37 @@ mod tests {
             "a resumed run draws the same"
         );
         assert_ne!(p.draw(1, 8, 3), p.draw(6, 8, 3), "each pass is a new order");
+    }
+
+    #[test]
+    fn a_teacher_of_another_size_labels_at_its_own_and_resizes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = pool(tmp.path());
+        let device = Device::flex();
+        let bytes = std::fs::read(crate::DEFAULT_MODEL).unwrap();
+        let (model, card) = load_for_inference(&bytes, &device).unwrap();
+        let t = card.config.input_size;
+        let teacher = Teacher {
+            model,
+            config: card.config,
+            device,
+            path: PathBuf::new(),
+            sha256: String::new(),
+            tta: false,
+        };
+        let own = teacher.label(&p, &[1, 4], t).unwrap();
+        let small = teacher.label(&p, &[1, 4], 128).unwrap();
+        for (n, i) in [1, 4].into_iter().enumerate() {
+            assert_eq!(own[n].image, p.image(i, t).unwrap());
+            assert_eq!(small[n].image, p.image(i, 128).unwrap());
+            assert_eq!(
+                small[n].labels,
+                resize_nearest(&own[n].labels, [t, t], [128, 128])
+            );
+            // The shipped model finds infection on these COVID-19 slices, not everywhere.
+            let marked = own[n].labels.iter().filter(|&&l| l != 0).count();
+            assert!(marked > 0 && marked < t * t / 4, "slice {i}: {marked}");
+        }
     }
 
     #[test]

@@ -308,14 +308,9 @@ pub fn train_run(
         let started = Instant::now();
         let mut train_samples = labelled.clone();
         if let Some(p) = pseudo {
-            let images = p
-                .pool
-                .draw(epoch, per_epoch, opts.seed)
-                .into_iter()
-                .map(|i| p.pool.image(i, cfg.input_size))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            train_samples.extend(p.teacher.label(images));
+            let drawn = p.pool.draw(epoch, per_epoch, opts.seed);
+            let labelled = p.teacher.label(&p.pool, &drawn, cfg.input_size);
+            train_samples.extend(labelled.map_err(|e| e.to_string())?);
         }
         let mut order: Vec<usize> = (0..train_samples.len()).collect();
         state.rng.shuffle(&mut order);

@@ -763,6 +763,15 @@ fn pseudo_labels_need_a_teacher_of_the_same_split() {
         lungseg::pipeline::TTA_NAME
     );
 
+    // A teacher of another input size labels at its own and the labels follow the student's.
+    let student_small = tmp.path().join("student_small");
+    let (success, text) = train(
+        &student_small,
+        &[&pseudo[..], &["--input-size", "128"]].concat(),
+    );
+    assert!(success, "{text}");
+    assert_eq!(log_losses(&student_small).len(), 1, "{text}");
+
     // A teacher that validated elsewhere may have trained on this split's validation slices.
     let (success, text) = train(
         &tmp.path().join("s2"),
