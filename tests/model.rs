@@ -103,29 +103,70 @@ fn config_validation_rejects_nonsense() {
 fn folding_batch_norm_keeps_the_outputs() {
     use lungseg::fixed_weights::fixed_weights;
     let device = Device::flex();
-    let config = Preset::Lite.config().with_classes(4);
-    let model = fixed_weights(config.init(&device));
-    let x = Tensor::<4>::random(
-        [2, 1, 128, 128],
-        burn::tensor::Distribution::Uniform(0.0, 1.0),
-        &device,
+    for fine_step in [None, Some(16)] {
+        let config = Preset::Lite
+            .config()
+            .with_classes(4)
+            .with_fine_step(fine_step);
+        let model = fixed_weights(config.init(&device));
+        let x = Tensor::<4>::random(
+            [2, 1, 128, 128],
+            burn::tensor::Distribution::Uniform(0.0, 1.0),
+            &device,
+        );
+        let a: Vec<f32> = model.forward(x.clone()).into_data().iter::<f32>().collect();
+        let b: Vec<f32> = model
+            .fold_batch_norm()
+            .forward(x)
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let diff = a
+            .iter()
+            .zip(&b)
+            .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+        assert!(
+            scale > 0.01 && diff <= 1e-4 * scale.max(1.0),
+            "{fine_step:?}: max |Δ| {diff} (scale {scale})"
+        );
+    }
+}
+
+/// The fine step moves the logits onto the stem's H/2 grid, costs what its convolutions cost,
+/// and model cards written before it existed still read as the paper's head.
+#[test]
+fn a_fine_step_halves_the_output_grid() {
+    let device = Device::flex();
+    let plain = Preset::Lite.config();
+    let fine = plain.clone().with_fine_step(Some(32));
+    fine.validate().unwrap();
+    assert!(plain.clone().with_fine_step(Some(0)).validate().is_err());
+    let (p, f) = (plain.init(&device), fine.init(&device));
+    let t = f.trace(Tensor::<4>::zeros([2, 1, 192, 256], &device));
+    assert_eq!(t.logits_low.dims(), [2, 2, 96, 128]);
+    assert_eq!(t.logits.dims(), [2, 2, 192, 256]);
+    assert_eq!(
+        p.trace(Tensor::<4>::zeros([1, 1, 256, 256], &device))
+            .logits_low
+            .dims()[2..],
+        [64, 64]
     );
-    let a: Vec<f32> = model.forward(x.clone()).into_data().iter::<f32>().collect();
-    let b: Vec<f32> = model
-        .fold_batch_norm()
-        .forward(x)
-        .into_data()
-        .iter::<f32>()
-        .collect();
-    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let diff = a
-        .iter()
-        .zip(&b)
-        .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
-    assert!(
-        scale > 0.01 && diff <= 1e-4 * scale.max(1.0),
-        "max |Δ| {diff} (scale {scale})"
-    );
+    // Merge 1×1 (32 + 48 → 32) and 3×3 (32 → 32) with their BNs; the classifier reads 32, not 48.
+    let (cp, cf) = (p.complexity([256, 256]), f.complexity([256, 256]));
+    let added = (80 * 32 + 2 * 32) + (9 * 32 * 32 + 2 * 32) - (48 - 32) * 2;
+    assert_eq!(cf.params, cp.params + added);
+    let grid = 128 * 128;
+    let macs = (80 * 32 + 9 * 32 * 32 + 32 * 2) * grid - 48 * 2 * 64 * 64;
+    assert_eq!(cf.head_macs, cp.head_macs + macs as u64);
+    assert_eq!(cf.backbone_macs, cp.backbone_macs);
+    // Without a fine step the config writes as before it existed, and reads back.
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("fine_step").is_none(), "{json}");
+    let back: lungseg::model::FfrNetConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(back, plain);
+    let json = serde_json::to_value(&fine).unwrap();
+    assert_eq!(json["fine_step"], 32);
 }
 
 /// The fused `flex` gates compute what the composed burn ops compute, leave shared inputs alone,

@@ -34,6 +34,10 @@ pub struct TrainArgs {
     /// MedSeg's own resolution, at 4× the cost).
     #[arg(long)]
     pub input_size: Option<usize>,
+    /// Add a decoder step of this many channels onto the stem's H/2 grid (not in the paper): the
+    /// logits then live on a grid twice as fine as FFRNet's H/4, e.g. `--fine-step 32`.
+    #[arg(long)]
+    pub fine_step: Option<usize>,
     #[arg(long)]
     pub out: PathBuf,
     #[arg(long, default_value = "flex")]
@@ -118,7 +122,8 @@ pub fn network(
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
-    let config = network(&a.preset, a.classes, a.input_size)?;
+    let config = network(&a.preset, a.classes, a.input_size)?.with_fine_step(a.fine_step);
+    config.validate()?;
     if let Some(c) = a.crop {
         // A window is an input the network must take, so the input size's rule applies to it.
         if c >= config.input_size {
@@ -554,8 +559,9 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub fn info(preset: &str, classes: usize) -> Result<(), String> {
-    let config = network(preset, classes, None)?;
+pub fn info(preset: &str, classes: usize, fine_step: Option<usize>) -> Result<(), String> {
+    let config = network(preset, classes, None)?.with_fine_step(fine_step);
+    config.validate()?;
     let model = config.init(&Device::flex());
     let s = config.input_size;
     let c = model.complexity([s, s]);
@@ -565,6 +571,9 @@ pub fn info(preset: &str, classes: usize) -> Result<(), String> {
         config.backbone.block, config.backbone.layers, config.backbone.widths
     );
     println!("width C:     {}", config.channels);
+    if let Some(w) = config.fine_step {
+        println!("fine step:   {w} channels, logits at H/2");
+    }
     println!(
         "input:       {}×{}×{} → {} classes",
         config.in_channels, s, s, config.classes

@@ -54,6 +54,9 @@ enum Command {
         preset: String,
         #[arg(long, default_value_t = 2)]
         classes: usize,
+        /// With `train --fine-step`'s extra decoder step of this width.
+        #[arg(long)]
+        fine_step: Option<usize>,
     },
 }
 
@@ -67,7 +70,11 @@ fn main() {
         Command::Pretrain(a) => pretrain::pretrain(a),
         Command::Parity(a) => parity::parity(a),
         Command::Bench(a) => bench::bench(a),
-        Command::Info { preset, classes } => commands::info(&preset, classes),
+        Command::Info {
+            preset,
+            classes,
+            fine_step,
+        } => commands::info(&preset, classes, fine_step),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -427,9 +427,57 @@ fn info_prints_parameters_and_gflop() {
     );
     let text = ok(&["info", "--preset", "lite"]);
     assert!(
-        text.contains("3,818,866") && text.contains("8.93"),
+        text.contains("3,818,866") && text.contains("8.93") && !text.contains("fine step"),
         "{text}"
     );
+    let text = ok(&["info", "--preset", "lite", "--fine-step", "32"]);
+    assert!(
+        text.contains("3,830,738") && text.contains("fine step:   32 channels"),
+        "{text}"
+    );
+}
+
+/// `--fine-step` trains, its model card carries it, `eval` loads that model, and a run cannot
+/// resume under another head.
+#[test]
+fn a_fine_step_trains_evaluates_and_keeps_its_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let run_dir = tmp.path().join("run");
+    let (d, r) = (data.to_str().unwrap(), run_dir.to_str().unwrap());
+    let train = [
+        "train",
+        "--data",
+        d,
+        "--out",
+        r,
+        "--epochs",
+        "4",
+        "--batch-size",
+        "2",
+    ];
+    ok(&[&train[..], &["--fine-step", "8", "--max-iterations", "1"]].concat());
+    let bytes = std::fs::read(run_dir.join("last.lungseg")).unwrap();
+    let (model, card) = load_model(&bytes, &Device::flex()).unwrap();
+    assert_eq!(card.config.fine_step, Some(8));
+    assert!(model.decoder.fine.is_some());
+    let last = run_dir.join("last.lungseg");
+    let text = ok(&["eval", "--model", last.to_str().unwrap(), "--data", d]);
+    assert!(
+        text.contains("3 slices") && text.contains("per slice"),
+        "{text}"
+    );
+    let (success, text) = run(&[&train[..], &["--max-iterations", "2", "--resume"]].concat());
+    assert!(!success, "resumed a fine-step run without it:\n{text}");
+    ok(&[
+        &train[..],
+        &["--fine-step", "8", "--max-iterations", "2", "--resume"],
+    ]
+    .concat());
+    assert_eq!(log_rows(&run_dir).len(), 2);
+    let (success, text) = run(&[&train[..], &["--fine-step", "0"]].concat());
+    assert!(!success && text.contains("fine step"), "{text}");
 }
 
 /// `bench` refuses a GPU backend this build lacks before measuring anything.

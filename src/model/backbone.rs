@@ -114,8 +114,9 @@ fn stage_dilation(s: usize, b: usize) -> usize {
     }
 }
 
-/// The four stage outputs.
+/// The stem's output (H/2, before the pool) and the four stage outputs.
 pub struct Features {
+    pub stem: Tensor<4>,
     pub f1: Tensor<4>,
     pub f2: Tensor<4>,
     pub f3: Tensor<4>,
@@ -134,14 +135,20 @@ pub struct DilatedResNet {
 impl DilatedResNet {
     pub fn forward(&self, x: Tensor<4>) -> Features {
         let [_, _, h, w] = x.dims();
-        let x = self.stem.forward(x);
-        let x = adaptive_avg_pool2d(x, [h.div_ceil(4), w.div_ceil(4)]);
+        let stem = self.stem.forward(x);
+        let x = adaptive_avg_pool2d(stem.clone(), [h.div_ceil(4), w.div_ceil(4)]);
         let run = |x: Tensor<4>, layer: &[Residual]| layer.iter().fold(x, |x, b| b.forward(x));
         let f1 = run(x, &self.layer1);
         let f2 = run(f1.clone(), &self.layer2);
         let f3 = run(f2.clone(), &self.layer3);
         let f4 = run(f3.clone(), &self.layer4);
-        Features { f1, f2, f3, f4 }
+        Features {
+            stem,
+            f1,
+            f2,
+            f3,
+            f4,
+        }
     }
 }
 

@@ -130,15 +130,19 @@ impl Panorama {
 }
 
 impl Decoder {
-    /// `grids` are the Panorama grids, shallow to deep.
-    pub fn macs(&self, grids: &[Hw]) -> u64 {
+    /// `grids` are the Panorama grids, shallow to deep; `stem` the stem's grid.
+    pub fn macs(&self, grids: &[Hw], stem: Hw) -> u64 {
         let ups: u64 = self
             .up
             .iter()
             .zip(grids.iter().rev().skip(1))
             .map(|(c, &hw)| conv_bn(c, hw).0)
             .sum();
-        ups + conv_bn(&self.refine, grids[0]).0 + conv(&self.classifier, grids[0]).0
+        let (fine, out) = match &self.fine {
+            Some(f) => (conv_bn(&f.merge, stem).0 + conv_bn(&f.refine, stem).0, stem),
+            None => (0, grids[0]),
+        };
+        ups + conv_bn(&self.refine, grids[0]).0 + fine + conv(&self.classifier, out).0
     }
 }
 
@@ -170,7 +174,8 @@ impl FfrNet {
             .zip(&grids)
             .map(|(a, &hw)| a.macs(hw))
             .sum();
-        let head_macs = self.panorama.macs(&grids) + self.decoder.macs(&grids);
+        let stem = conv_bn(&self.backbone.stem, input).1;
+        let head_macs = self.panorama.macs(&grids) + self.decoder.macs(&grids, stem);
         Complexity {
             params: trainable_params(self),
             backbone_macs,

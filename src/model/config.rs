@@ -28,6 +28,11 @@ pub struct FfrNetConfig {
     /// Per-channel normalisation of the [0, 1] input.
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
+    /// Width of a [`FineStep`](super::fine_step::FineStep) onto the stem's H/2 grid, or none
+    /// (the paper's head, logits at H/4). Left out when none, so earlier model cards and runs'
+    /// fingerprints read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fine_step: Option<usize>,
 }
 
 /// The named presets.
@@ -65,6 +70,7 @@ impl Preset {
                 input_size: 256,
                 mean: IMAGENET_MEAN.to_vec(),
                 std: IMAGENET_STD.to_vec(),
+                fine_step: None,
             },
             Preset::Lite => FfrNetConfig {
                 name: "lite".into(),
@@ -80,6 +86,7 @@ impl Preset {
                 input_size: 256,
                 mean: vec![0.45],
                 std: vec![0.25],
+                fine_step: None,
             },
         }
     }
@@ -96,6 +103,12 @@ impl FfrNetConfig {
     /// so the page, `eval` and `predict` resample each slice to it.
     pub fn with_input_size(mut self, input_size: usize) -> Self {
         self.input_size = input_size;
+        self
+    }
+
+    /// Same network with a fine step of `width` channels (`None`: the paper's head).
+    pub fn with_fine_step(mut self, width: Option<usize>) -> Self {
+        self.fine_step = width;
         self
     }
 
@@ -121,6 +134,9 @@ impl FfrNetConfig {
                 "input_size must be a multiple of 8 in 32..=2048, got {}",
                 self.input_size
             ));
+        }
+        if self.fine_step == Some(0) {
+            return Err("a fine step needs at least one channel".into());
         }
         if self.channels == 0 || self.autofocus_rates.is_empty() {
             return Err("channels and autofocus_rates must be non-empty".into());

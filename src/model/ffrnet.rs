@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! slice → DilatedResNet → f1…f4 → Autofocus ×4 → a1…a4 → Panorama → P1…P4 → Decoder → logits ↑ input size
+//!                      ╰ stem ───────────────────────────────────────────────╯ (with a fine step)
 //! ```
 
 use burn::prelude::*;
@@ -48,7 +49,15 @@ impl FfrNet {
             backbone,
             autofocus,
             panorama: Panorama::new(config.channels, 4, device),
-            decoder: Decoder::new(config.channels, 4, config.classes, device),
+            decoder: Decoder::new(
+                config.channels,
+                4,
+                config.classes,
+                config
+                    .fine_step
+                    .map(|width| (config.backbone.stem_width, width)),
+                device,
+            ),
             mean: config.mean.clone(),
             std: config.std.clone(),
         }
@@ -70,7 +79,7 @@ impl FfrNet {
             .forward(&focused)
             .try_into()
             .unwrap_or_else(|_| unreachable!("four levels in, four out"));
-        let logits_low = self.decoder.forward(fused.to_vec());
+        let logits_low = self.decoder.forward(fused.to_vec(), f.stem);
         let logits = resize_to(logits_low.clone(), size);
         Trace {
             features,

@@ -6,6 +6,7 @@ use super::backbone::{DilatedResNet, Residual};
 use super::conv_bn::ConvBn;
 use super::decoder::Decoder;
 use super::ffrnet::FfrNet;
+use super::fine_step::FineStep;
 
 type Each<'a> = &'a dyn Fn(ConvBn) -> ConvBn;
 
@@ -50,6 +51,10 @@ impl Decoder {
         Self {
             up: all(self.up, f),
             refine: f(self.refine),
+            fine: self.fine.map(|s| FineStep {
+                merge: f(s.merge),
+                refine: f(s.refine),
+            }),
             ..self
         }
     }

@@ -8,6 +8,7 @@ pub mod conv_bn;
 pub mod conv_gemm;
 pub mod decoder;
 pub mod ffrnet;
+pub mod fine_step;
 pub mod fold;
 pub mod gate;
 pub mod kernels;
