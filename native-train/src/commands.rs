@@ -105,15 +105,20 @@ pub struct TrainArgs {
     pub init: Option<PathBuf>,
 }
 
-/// The network a command's `--preset`, `--classes` and `--input-size` describe, checked.
+/// The network a command's `--preset`, `--classes`, `--input-size` and `--fine-step` describe,
+/// checked.
 pub fn network(
     preset: &str,
     classes: usize,
     input_size: Option<usize>,
+    fine_step: Option<usize>,
 ) -> Result<FfrNetConfig, String> {
     let preset = Preset::parse(preset)
         .ok_or_else(|| format!("unknown preset `{preset}` (lite or paper)"))?;
-    let mut config = preset.config().with_classes(classes);
+    let mut config = preset
+        .config()
+        .with_classes(classes)
+        .with_fine_step(fine_step);
     if let Some(s) = input_size {
         config = config.with_input_size(s);
     }
@@ -122,8 +127,7 @@ pub fn network(
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
-    let config = network(&a.preset, a.classes, a.input_size)?.with_fine_step(a.fine_step);
-    config.validate()?;
+    let config = network(&a.preset, a.classes, a.input_size, a.fine_step)?;
     if let Some(c) = a.crop {
         // A window is an input the network must take, so the input size's rule applies to it.
         if c >= config.input_size {
@@ -560,8 +564,7 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
 }
 
 pub fn info(preset: &str, classes: usize, fine_step: Option<usize>) -> Result<(), String> {
-    let config = network(preset, classes, None)?.with_fine_step(fine_step);
-    config.validate()?;
+    let config = network(preset, classes, None, fine_step)?;
     let model = config.init(&Device::flex());
     let s = config.input_size;
     let c = model.complexity([s, s]);

@@ -87,7 +87,7 @@ pub struct PretrainLog {
 }
 
 pub fn pretrain(a: PretrainArgs) -> Result<(), String> {
-    let config = network(&a.preset, 2, a.input_size)?;
+    let config = network(&a.preset, 2, a.input_size, None)?;
     if a.epochs == 0 || a.per_epoch == 0 || a.batch_size == 0 || a.max_iterations == Some(0) {
         return Err(
             "--epochs, --per-epoch, --batch-size and --max-iterations must be positive".into(),

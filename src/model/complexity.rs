@@ -74,8 +74,8 @@ impl Residual {
 }
 
 impl DilatedResNet {
-    /// MACs and the grids of f1…f4 for an input of size `input`.
-    pub fn macs(&self, input: Hw) -> (u64, [Hw; 4]) {
+    /// MACs, the stem's grid and the grids of f1…f4 for an input of size `input`.
+    pub fn macs(&self, input: Hw) -> (u64, Hw, [Hw; 4]) {
         let (mut total, stem) = conv_bn(&self.stem, input);
         let mut hw = input.map(|x| x.div_ceil(4));
         debug_assert!(stem[0] >= hw[0]);
@@ -91,7 +91,7 @@ impl DilatedResNet {
             }
             grids[i] = hw;
         }
-        (total, grids)
+        (total, stem, grids)
     }
 }
 
@@ -167,14 +167,13 @@ impl Complexity {
 impl FfrNet {
     /// Parameters and MACs for one H×W slice.
     pub fn complexity(&self, input: Hw) -> Complexity {
-        let (backbone_macs, grids) = self.backbone.macs(input);
+        let (backbone_macs, stem, grids) = self.backbone.macs(input);
         let autofocus_macs = self
             .autofocus
             .iter()
             .zip(&grids)
             .map(|(a, &hw)| a.macs(hw))
             .sum();
-        let stem = conv_bn(&self.backbone.stem, input).1;
         let head_macs = self.panorama.macs(&grids) + self.decoder.macs(&grids, stem);
         Complexity {
             params: trainable_params(self),
