@@ -233,6 +233,9 @@ pub struct Statistics {
     pub percent_involved: [f64; 3],
     /// Infected voxels in each slice, for the slice strip.
     pub infected_per_slice: Vec<u32>,
+    /// The DICOM series the scan came from (absent for NIfTI files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<crate::volume::SeriesInfo>,
 }
 
 fn amount(voxels: u64, voxel_ml: Option<f64>) -> Amount {
@@ -310,6 +313,7 @@ pub fn statistics(
             percent(inf[2], lungs[2]),
         ],
         infected_per_slice,
+        series: volume.series.clone(),
     }
 }
 

@@ -10,7 +10,7 @@ use lungseg::metrics::{Report, Scores};
 use lungseg::model::{FfrNet, FfrNetConfig, Preset};
 use lungseg::pipeline::{SegmentOptions, TTA_NAME, mask_description, segment_slices};
 use lungseg::quantify::{Statistics, statistics};
-use lungseg::volume::{read_nifti, write_mask_nifti};
+use lungseg::volume::{DicomSet, Volume, read_nifti, write_mask_nifti};
 use lungseg::weights::{ModelCard, load_for_inference, load_model, save_model};
 
 use crate::augment::Augment;
@@ -426,8 +426,14 @@ fn score_prediction(
 pub struct PredictArgs {
     #[arg(long, default_value_os_t = crate::default_model())]
     pub model: PathBuf,
+    /// A NIfTI file (`.nii`, `.nii.gz`), a DICOM file, or a folder of DICOM files (searched
+    /// recursively).
     #[arg(long)]
     pub input: PathBuf,
+    /// The SeriesInstanceUID to open when a DICOM folder holds several series (they are
+    /// listed when it is not given).
+    #[arg(long)]
+    pub series: Option<String>,
     #[arg(long)]
     pub output: PathBuf,
     #[arg(long)]
@@ -448,8 +454,7 @@ pub struct PredictArgs {
 pub fn predict(a: PredictArgs) -> Result<(), String> {
     let device = backend::device(&a.backend)?;
     let (model, card) = load_inference(&a.model, &device)?;
-    let bytes = std::fs::read(&a.input).map_err(|e| format!("{}: {e}", a.input.display()))?;
-    let volume = read_nifti(&bytes).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let volume = read_input(&a.input, a.series.as_deref())?;
     let window = match a.window.as_deref() {
         Some([level, width]) if *width > 0.0 => Window {
             level: *level,
@@ -487,6 +492,54 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
     if let Some(path) = a.stats {
         let text = serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?;
         write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The scan at `path`: a NIfTI file, or DICOM (one file or a folder of them).
+fn read_input(path: &Path, series: Option<&str>) -> Result<Volume, String> {
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let mut files = Vec::new();
+    if path.is_dir() {
+        collect_files(path, &mut files).map_err(|e| at(&e))?;
+        files.sort();
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| at(&e))?;
+        if !lungseg::volume::dicom_io::looks_like_dicom(&bytes) {
+            return read_nifti(&bytes).map_err(|e| at(&e));
+        }
+        files.push(path.to_path_buf());
+    }
+    let mut set = DicomSet::new();
+    for f in &files {
+        let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let name = f.strip_prefix(path).unwrap_or(f).display().to_string();
+        set.add(&name, &bytes);
+    }
+    let opened = set.volume(series).map_err(|e| at(&e))?;
+    eprintln!(
+        "DICOM series {} (\"{}\"): {}×{}×{} from {} file(s)",
+        opened.series.uid,
+        opened.series.description,
+        opened.volume.dims()[0],
+        opened.volume.dims()[1],
+        opened.volume.dims()[2],
+        set.image_count()
+    );
+    for w in &opened.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(opened.volume)
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
     }
     Ok(())
 }

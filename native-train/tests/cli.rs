@@ -295,18 +295,66 @@ fn train_resume_export_eval_predict() {
             && s["lung"]["left"]["voxels"].as_u64().unwrap() > 10_000
     );
 
+    // The same slices as a DICOM folder (with a stray file in it) give the same mask.
+    let folder = tmp.path().join("dicom");
+    std::fs::create_dir_all(folder.join("sub")).unwrap();
+    std::fs::copy(
+        shared("fixtures/lidc_chest_slice1.dcm"),
+        folder.join("IM0001"),
+    )
+    .unwrap();
+    std::fs::copy(
+        shared("fixtures/lidc_chest_slice0.dcm"),
+        folder.join("sub/IM0002"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("README.txt"), "exported by the scanner").unwrap();
+    let dmask = tmp.path().join("dicom_mask.nii.gz");
+    let dstats = tmp.path().join("dicom_stats.json");
+    let text = ok(&[
+        "predict",
+        "--model",
+        exported.to_str().unwrap(),
+        "--input",
+        folder.to_str().unwrap(),
+        "--output",
+        dmask.to_str().unwrap(),
+        "--stats",
+        dstats.to_str().unwrap(),
+    ]);
+    assert!(
+        text.contains("1 file(s) skipped") && text.contains("README.txt"),
+        "{text}"
+    );
+    let dm = read_nifti(&std::fs::read(&dmask).unwrap()).unwrap();
+    assert_eq!(dm.data, m.data, "DICOM folder and NIfTI masks differ");
+    assert_eq!(
+        dm.geometry.affine[0][0], -0.625,
+        "the mask carries the series' RAS affine"
+    );
+    let ds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dstats).unwrap()).unwrap();
+    assert_eq!(
+        ds["series"]["uid"],
+        "1.2.826.0.1.3680043.8.498.22032370629701851459946006816247576553"
+    );
+    assert_eq!(ds["lung"]["total"]["voxels"], s["lung"]["total"]["voxels"]);
+
     // Bad input names the file and the problem.
+    let junk = tmp.path().join("junk");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("notes.txt"), "x".repeat(300)).unwrap();
     let (success, text) = run(&[
         "predict",
         "--model",
         exported.to_str().unwrap(),
         "--input",
-        shared("fixtures/lidc_chest_slice0.dcm").to_str().unwrap(),
+        junk.to_str().unwrap(),
         "--output",
         mask.to_str().unwrap(),
     ]);
     assert!(
-        !success && text.contains("lidc_chest_slice0.dcm") && text.contains("not a NIfTI"),
+        !success && text.contains("notes.txt") && text.contains("not a DICOM"),
         "{text}"
     );
     let model_bytes = std::fs::read(&exported).unwrap();

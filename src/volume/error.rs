@@ -32,6 +32,10 @@ pub enum VolumeError {
     Header(String),
     #[error("this does not look like a CT scan: {0}")]
     NotCt(String),
+    #[error("the file is not DICOM: {0}")]
+    NotDicom(String),
+    #[error("the DICOM series cannot be opened: {0}")]
+    Series(String),
     #[error("cannot write the mask: {0}")]
     Write(String),
 }

@@ -1,10 +1,12 @@
 //! A CT volume in memory: voxel values as f32 plus the geometry needed to show slices the
 //! right way up and to write masks that overlay the scan.
 
+pub mod dicom_io;
 pub mod error;
 pub mod nifti_io;
 pub mod orientation;
 
+pub use dicom_io::{DicomSet, DicomVolume, SeriesInfo, SkippedFile};
 pub use error::VolumeError;
 pub use nifti_io::{read_nifti, write_mask_nifti};
 pub use orientation::SliceView;
@@ -35,6 +37,8 @@ pub struct Volume {
     pub data: Vec<f32>,
     /// Voxel type on disk (e.g. "int16"), for the user's information.
     pub source_type: String,
+    /// The DICOM series it was assembled from; `None` for a NIfTI file.
+    pub series: Option<SeriesInfo>,
 }
 
 /// What the user interface shows about a loaded volume.
@@ -49,6 +53,7 @@ pub struct VolumeInfo {
     /// Size of a displayed slice (rows, columns).
     pub display_size: [usize; 2],
     pub orientation: String,
+    pub series: Option<SeriesInfo>,
 }
 
 impl Geometry {
@@ -170,6 +175,7 @@ impl Volume {
             max,
             display_size: g.view.display_size(g.dims),
             orientation: g.view.describe(),
+            series: self.series.clone(),
         }
     }
 }

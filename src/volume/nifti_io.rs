@@ -18,7 +18,7 @@ use super::{Geometry, Volume};
 pub const MAX_VOXELS: u64 = 1 << 28;
 /// The most bytes of stored voxel data we decompress.
 pub const MAX_DATA_BYTES: u64 = 1 << 30;
-const MAX_SIDE: usize = 4096;
+pub const MAX_SIDE: usize = 4096;
 const HEADER_LEN: usize = 348;
 
 fn is_gzip(bytes: &[u8]) -> bool {
@@ -100,6 +100,7 @@ pub fn read_nifti(bytes: &[u8]) -> Result<Volume, VolumeError> {
         geometry,
         data,
         source_type: format!("{dtype:?}").to_lowercase(),
+        series: None,
     })
 }
 
