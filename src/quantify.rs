@@ -343,7 +343,16 @@ impl Statistics {
     /// The statistics as CSV (one row per measure).
     pub fn to_csv(&self) -> String {
         let ml = |a: &Amount| a.ml.map(|v| format!("{v:.3}")).unwrap_or_default();
-        let mut s = String::from("measure,voxels,ml\n");
+        // The series goes in comment lines above the table, so the table stays rectangular.
+        let mut s = match &self.series {
+            Some(series) => format!(
+                "# series_uid,{}\n# series_description,\"{}\"\n",
+                series.uid,
+                series.description.replace('"', "\"\"")
+            ),
+            None => String::new(),
+        };
+        s.push_str("measure,voxels,ml\n");
         let mut row =
             |name: &str, a: &Amount| s.push_str(&format!("{name},{},{}\n", a.voxels, ml(a)));
         row("infection_total", &self.infection.total);

@@ -15,7 +15,7 @@ use crate::model::FfrNet;
 use crate::model::complexity::trainable_params;
 use crate::pipeline::{mask_description, model_input, probabilities, slice_labels};
 use crate::quantify::statistics;
-use crate::volume::{Volume, VolumeInfo, read_nifti, write_mask_nifti};
+use crate::volume::{DicomSet, Volume, VolumeInfo, read_nifti, write_mask_nifti};
 use crate::weights::{ModelCard, load_for_inference};
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
@@ -89,13 +89,16 @@ async fn self_test(device: &Device) -> Result<(), String> {
 pub struct Scan {
     volume: Rc<Volume>,
     mapping: IntensityMapping,
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
-struct ScanInfo {
+struct ScanInfo<'a> {
     #[serde(flatten)]
     volume: VolumeInfo,
     intensity: IntensityMapping,
+    /// What was irregular about a DICOM series (gaps, tilt, skipped files); empty for NIfTI.
+    warnings: &'a [String],
 }
 
 #[wasm_bindgen]
@@ -104,17 +107,20 @@ impl Scan {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8], window_level: f32, window_width: f32) -> Result<Scan, JsError> {
         let volume = read_nifti(bytes).map_err(js_err)?;
-        let mapping = detect(
-            &volume,
-            Window {
-                level: window_level,
-                width: window_width,
-            },
-        )
-        .map_err(js_err)?;
+        Scan::from_volume(volume, Vec::new(), window_level, window_width)
+    }
+
+    fn from_volume(
+        volume: Volume,
+        warnings: Vec<String>,
+        level: f32,
+        width: f32,
+    ) -> Result<Scan, JsError> {
+        let mapping = detect(&volume, Window { level, width }).map_err(js_err)?;
         Ok(Scan {
             volume: Rc::new(volume),
             mapping,
+            warnings,
         })
     }
 
@@ -122,6 +128,7 @@ impl Scan {
         to_js(&ScanInfo {
             volume: self.volume.info(),
             intensity: self.mapping,
+            warnings: &self.warnings,
         })
     }
 
@@ -170,6 +177,56 @@ impl Scan {
             )));
         }
         Ok(())
+    }
+}
+
+/// The files of a DICOM folder or drop, added one at a time so the page can drop each file's
+/// bytes and show progress, then made into the `Scan` of one series.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct DicomFiles {
+    set: DicomSet,
+}
+
+#[wasm_bindgen]
+impl DicomFiles {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> DicomFiles {
+        DicomFiles::default()
+    }
+
+    /// Reads one file; returns why it was skipped, or `undefined` when it is a CT image.
+    pub fn add(&mut self, name: &str, bytes: &[u8]) -> Option<String> {
+        let before = self.set.skipped().len();
+        self.set.add(name, bytes);
+        self.set.skipped().get(before).map(|s| s.reason.clone())
+    }
+
+    /// Image files accepted so far.
+    pub fn image_count(&self) -> usize {
+        self.set.image_count()
+    }
+
+    /// The files skipped so far, with their reasons.
+    pub fn skipped(&self) -> Result<JsValue, JsError> {
+        to_js(&self.set.skipped())
+    }
+
+    /// The series among the files, largest first.
+    pub fn series(&self) -> Result<JsValue, JsError> {
+        to_js(&self.set.series())
+    }
+
+    /// The scan of series `uid`, or of the only series; an unclear choice is an error that
+    /// lists the series.
+    pub fn scan(
+        &self,
+        uid: Option<String>,
+        window_level: f32,
+        window_width: f32,
+    ) -> Result<Scan, JsError> {
+        let opened = self.set.volume(uid.as_deref()).map_err(js_err)?;
+        Scan::from_volume(opened.volume, opened.warnings, window_level, window_width)
     }
 }
 

@@ -151,3 +151,48 @@ async fn shipped_model_on_the_flex_fallback_gives_the_native_mask() {
     ));
     assert!(d >= 0.99, "Dice {d}");
 }
+
+const LIDC0_DCM: &[u8] = include_bytes!(concat!(
+    env!("LUNGSEG_SHARED_DATA"),
+    "/fixtures/lidc_chest_slice0.dcm"
+));
+
+/// The DICOM decoders that ship in the page: JPEG Lossless and RLE decode in wasm to the
+/// uncompressed slice's HU values; JPEG 2000, whose decoder (OpenJPEG) is native only, is
+/// refused by name and UID while the rest of the folder opens.
+#[wasm_bindgen_test]
+async fn dicom_compressed_slices_decode_in_wasm() {
+    use lungseg::volume::DicomSet;
+    let hu = |name: &str, bytes: &[u8]| {
+        let mut set = DicomSet::new();
+        set.add(name, bytes);
+        assert!(set.skipped().is_empty(), "{name}: {:?}", set.skipped());
+        set.volume(None).expect(name).volume.data
+    };
+    let plain = hu("raw.dcm", LIDC0_DCM);
+    assert_eq!(plain.len(), 512 * 512);
+    for (name, bytes) in [
+        (
+            "jpeg_lossless",
+            &include_bytes!("fixtures/dicom/lidc0_jpeg_lossless.dcm")[..],
+        ),
+        ("rle", &include_bytes!("fixtures/dicom/lidc0_rle.dcm")[..]),
+    ] {
+        assert!(
+            hu(name, bytes) == plain,
+            "{name} differs from the uncompressed slice"
+        );
+    }
+    let mut set = DicomSet::new();
+    set.add(
+        "j2k.dcm",
+        include_bytes!("fixtures/dicom/lidc0_j2k_lossless.dcm"),
+    );
+    set.add("raw.dcm", LIDC0_DCM);
+    let reason = &set.skipped()[0].reason;
+    assert!(
+        reason.contains("JPEG 2000") && reason.contains("1.2.840.10008.1.2.4.90"),
+        "{reason}"
+    );
+    assert_eq!(set.volume(None).expect("the rest opens").volume.data, plain);
+}

@@ -535,6 +535,12 @@ fn read_input(path: &Path, series: Option<&str>) -> Result<Volume, String> {
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
+        // Hidden files and folder indexes (.DS_Store, Thumbs.db) are no one's scan; the page
+        // passes over the same ones.
+        if name.is_some_and(|n| n.starts_with('.') || n == "thumbs.db" || n == "desktop.ini") {
+            continue;
+        }
         if path.is_dir() {
             collect_files(&path, out)?;
         } else {

@@ -299,6 +299,16 @@ fn int(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<i32> {
     obj.get(tag)?.to_int::<i32>().ok()
 }
 
+/// What a user can do with a file whose pixel encoding this build cannot decode. JPEG 2000's
+/// decoder (OpenJPEG) is C, so it is in the native build only.
+#[cfg(not(target_arch = "wasm32"))]
+const CONVERT: &str = "convert it to an uncompressed, JPEG Lossless, RLE or JPEG 2000 syntax \
+                       (e.g. `gdcmconv --raw`)";
+#[cfg(target_arch = "wasm32")]
+const CONVERT: &str = "convert it to an uncompressed, JPEG Lossless or RLE syntax (e.g. \
+                       `gdcmconv --raw`), or open it with the command-line `predict`, which \
+                       also reads JPEG 2000";
+
 const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
 const ENHANCED_CT_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2.1";
 const DICOMDIR: &str = "1.2.840.10008.1.3.10";
@@ -338,8 +348,7 @@ fn read_image(bytes: &[u8]) -> Result<(SliceHeader, Vec<f32>, String), String> {
         }
         Some(ts) if !ts.can_decode_all() => {
             return Err(format!(
-                "its pixel data is {} ({ts_uid}), which cannot be decoded here; convert it to \
-                 an uncompressed, JPEG Lossless or JPEG 2000 syntax (e.g. `gdcmconv --raw`)",
+                "its pixel data is {} ({ts_uid}), which cannot be decoded here; {CONVERT}",
                 ts.name()
             ));
         }

@@ -1,6 +1,7 @@
 // The page: opens scans, shows slices with the overlay, drives the worker, shows and exports results.
 
-import type { BackendChoice, Reply, Request, SegmenterInfo, Statistics, VolumeInfo } from "./protocol.js";
+import { fromDrop, fromInput, isClutter, isNifti, scanName, type Picked } from "./files.js";
+import type { BackendChoice, Reply, Request, SegmenterInfo, SeriesInfo, Statistics, VolumeInfo } from "./protocol.js";
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -18,6 +19,11 @@ const ui = {
   sliceLabel: $("slice-label"),
   strip: $<HTMLCanvasElement>("strip"),
   file: $<HTMLInputElement>("file"),
+  folder: $<HTMLInputElement>("folder"),
+  seriesChoice: $("series-choice"),
+  series: $<HTMLSelectElement>("series"),
+  openSeries: $<HTMLButtonElement>("open-series"),
+  scanWarnings: $("scan-warnings"),
   sample: $<HTMLButtonElement>("sample"),
   scanInfo: $("scan-info"),
   segment: $<HTMLButtonElement>("segment"),
@@ -287,6 +293,8 @@ function setRunning(running: boolean): void {
   ui.cancel.disabled = !running;
   ui.tta.disabled = running;
   ui.file.disabled = running;
+  ui.folder.disabled = running;
+  ui.openSeries.disabled = running;
   ui.sample.disabled = running;
   const hasResult = !running && state.stats !== null;
   ui.exportMask.disabled = !hasResult;
@@ -321,7 +329,10 @@ state.worker.onmessage = (e: MessageEvent<Reply>) => {
       const [nx, ny, nz] = r.info.dims;
       const sp = r.info.spacing_known ? `${r.info.spacing.map((s) => s.toFixed(3)).join(" × ")} mm` : "spacing unknown";
       const kind = r.info.intensity.kind === "hounsfield" ? "Hounsfield units" : "8-bit windowed image";
-      ui.scanInfo.textContent = `${r.name}: ${nx} × ${ny} × ${nz} ${r.info.source_type}, ${sp}, ${kind}. Orientation ${r.info.orientation}.`;
+      const series = r.info.series ? ` DICOM series ${seriesLabel(r.info.series)}, UID ${r.info.series.uid}.` : "";
+      ui.scanInfo.textContent = `${r.name}: ${nx} × ${ny} × ${nz} ${r.info.source_type}, ${sp}, ${kind}. Orientation ${r.info.orientation}.${series}`;
+      showWarnings(r.info.warnings);
+      ui.seriesChoice.hidden = true;
       ui.empty.hidden = true;
       ui.slice.max = String(nz - 1);
       ui.slice.disabled = false;
@@ -369,6 +380,16 @@ state.worker.onmessage = (e: MessageEvent<Reply>) => {
       setRunning(false);
       break;
     }
+    case "reading":
+      ui.progress.max = r.total;
+      ui.progress.value = r.done;
+      ui.progressText.textContent = `Reading ${r.done} / ${r.total} files: ${r.images} images${r.skipped ? `, ${r.skipped} skipped` : ""}`;
+      reading.acked = r.done;
+      reading.wake?.();
+      break;
+    case "series":
+      chooseSeries(r.name, r.series, r.skipped.length);
+      break;
     case "mask":
       download(r.name, r.bytes, "application/gzip");
       break;
@@ -378,6 +399,10 @@ state.worker.onmessage = (e: MessageEvent<Reply>) => {
         ui.backend.textContent = "Backend: unavailable";
       }
       if (r.context === "segment") setStatus("Failed");
+      if (r.context === "open") {
+        setStatus("");
+        ui.progressText.textContent = "";
+      }
       setRunning(false);
       break;
     }
@@ -386,28 +411,102 @@ state.worker.onmessage = (e: MessageEvent<Reply>) => {
 
 // ---------- input ----------
 
-async function openFile(file: File): Promise<void> {
-  if (state.running) return;
+const FILE_LIMIT = 2 ** 31;
+const tooLarge = (f: File): string => `${f.name}: ${(f.size / 2 ** 30).toFixed(1)} GB is more than this page can open (2 GB).`;
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** One NIfTI file, or else the files of a DICOM series (one file or a folder's worth). */
+async function openPicked(all: Picked[]): Promise<void> {
+  if (state.running || reading.busy) return;
   showError(null);
-  const limit = 2 ** 31;
-  if (file.size >= limit) {
-    showError(`${file.name}: ${(file.size / 2 ** 30).toFixed(1)} GB is more than this page can open (2 GB).`);
+  const picked = all.filter((p) => !isClutter(p.path));
+  if (picked.length === 0) {
+    showError(all.length ? "The folder holds only hidden files." : "Nothing to open: the folder is empty.");
     return;
   }
-  setStatus(`Reading ${file.name}…`);
+  const [first] = picked;
+  if (picked.length === 1 && isNifti(first!.file.name)) {
+    const file = first!.file;
+    if (file.size >= FILE_LIMIT) return showError(tooLarge(file));
+    setStatus(`Reading ${file.name}…`);
+    try {
+      const bytes = await file.arrayBuffer();
+      send({ type: "open", name: file.name, bytes }, [bytes]);
+    } catch (e) {
+      showError(`${file.name}: ${errorText(e)}`);
+    }
+    return;
+  }
+  await sendDicom(scanName(picked), picked);
+}
+
+/** Files sent to the worker but not yet read there; the page waits when too many are. */
+const reading = { busy: false, acked: 0, wake: null as (() => void) | null };
+const IN_FLIGHT = 8;
+
+/** Streams the files to the worker one at a time; each file's bytes are transferred, not copied. */
+async function sendDicom(name: string, picked: Picked[]): Promise<void> {
+  reading.busy = true;
+  reading.acked = 0;
+  ui.file.disabled = ui.folder.disabled = true;
+  ui.seriesChoice.hidden = true;
+  setStatus(`Reading ${picked.length} files…`);
   try {
-    const bytes = await file.arrayBuffer();
-    send({ type: "open", name: file.name, bytes }, [bytes]);
-  } catch (e) {
-    showError(`${file.name}: ${e instanceof Error ? e.message : String(e)}`);
+    send({ type: "dicom-begin", name, total: picked.length });
+    for (const [i, { file, path }] of picked.entries()) {
+      while (i - reading.acked >= IN_FLIGHT) await new Promise<void>((r) => (reading.wake = r));
+      // A file the browser cannot read still counts, as an empty one the worker skips with a reason.
+      const bytes = file.size >= FILE_LIMIT ? new ArrayBuffer(0) : await file.arrayBuffer().catch(() => new ArrayBuffer(0));
+      send({ type: "dicom-file", name: path, bytes }, [bytes]);
+    }
+    send({ type: "dicom-end" });
+  } finally {
+    reading.busy = false;
+    reading.wake = null;
+    setRunning(state.running);
   }
 }
 
-ui.file.addEventListener("change", () => {
-  const f = ui.file.files?.[0];
-  if (f) void openFile(f);
-  ui.file.value = "";
+function seriesLabel(s: SeriesInfo): string {
+  const number = s.series_number !== null ? `#${s.series_number} ` : "";
+  const thickness = s.thickness_mm !== null ? `, ${s.thickness_mm} mm` : "";
+  return `${number}"${s.description || "no description"}" (${s.files} file${s.files === 1 ? "" : "s"}, ${s.size[1]} × ${s.size[0]}, ${s.modality ?? "no modality"}${thickness})`;
+}
+
+/** Several series in one folder: the user picks one, the largest offered first. */
+function chooseSeries(name: string, series: SeriesInfo[], skipped: number): void {
+  ui.series.replaceChildren(...series.map((s) => {
+    const o = document.createElement("option");
+    o.value = s.uid;
+    o.textContent = seriesLabel(s);
+    return o;
+  }));
+  ui.seriesChoice.hidden = false;
+  ui.progressText.textContent = "";
+  setStatus(`${name}: ${series.length} series${skipped ? ` (${skipped} files skipped)` : ""}; choose one to open.`);
+  ui.series.focus();
+}
+
+function showWarnings(warnings: string[]): void {
+  ui.scanWarnings.replaceChildren(...warnings.map((w) => {
+    const li = document.createElement("li");
+    li.textContent = w;
+    return li;
+  }));
+  ui.scanWarnings.hidden = warnings.length === 0;
+}
+
+ui.openSeries.addEventListener("click", () => {
+  if (ui.series.value) send({ type: "dicom-series", uid: ui.series.value });
 });
+
+for (const input of [ui.file, ui.folder]) {
+  input.addEventListener("change", () => {
+    const picked = fromInput(input);
+    input.value = "";
+    if (picked.length) void openPicked(picked);
+  });
+}
 
 ui.stage.addEventListener("dragover", (e) => {
   e.preventDefault();
@@ -417,8 +516,9 @@ ui.stage.addEventListener("dragleave", () => ui.stage.classList.remove("dragover
 ui.stage.addEventListener("drop", (e) => {
   e.preventDefault();
   ui.stage.classList.remove("dragover");
-  const f = e.dataTransfer?.files[0];
-  if (f) void openFile(f);
+  const data = e.dataTransfer;
+  if (!data) return;
+  fromDrop(data).then(openPicked, (err: unknown) => showError(`The dropped files could not be read: ${errorText(err)}`));
 });
 
 ui.sample.addEventListener("click", async () => {

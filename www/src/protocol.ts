@@ -14,7 +14,23 @@ export interface VolumeInfo {
   display_size: [number, number];
   orientation: string;
   intensity: { kind: "hounsfield" | "windowed8_bit"; window: { level: number; width: number } };
+  /** The DICOM series the scan was assembled from; null for a NIfTI file. */
+  series: SeriesInfo | null;
+  /** What was irregular about the series (gaps, tilt, dropped or skipped files). */
+  warnings: string[];
 }
+
+export interface SeriesInfo {
+  uid: string;
+  description: string;
+  series_number: number | null;
+  modality: string | null;
+  files: number;
+  size: [number, number];
+  thickness_mm: number | null;
+}
+
+export interface SkippedFile { name: string; reason: string }
 
 export interface SegmenterInfo {
   backend: Backend;
@@ -37,11 +53,18 @@ export interface Statistics {
   classes: { label: number; name: string; amount: Amount }[];
   percent_involved: [number, number, number];
   infected_per_slice: number[];
+  series?: SeriesInfo;
 }
 
 export type Request =
   | { type: "init"; backend: BackendChoice }
   | { type: "open"; name: string; bytes: ArrayBuffer }
+  // A DICOM folder or drop, streamed one file at a time so no more than a few files' bytes are
+  // held at once; "dicom-end" opens the only series or lists them, "dicom-series" opens one.
+  | { type: "dicom-begin"; name: string; total: number }
+  | { type: "dicom-file"; name: string; bytes: ArrayBuffer }
+  | { type: "dicom-end" }
+  | { type: "dicom-series"; uid: string }
   | { type: "slice"; k: number }
   | { type: "segment"; tta: boolean }
   | { type: "cancel" }
@@ -50,6 +73,8 @@ export type Request =
 export type Reply =
   | { type: "ready"; info: SegmenterInfo; ms: number; reason: string | null }
   | { type: "opened"; name: string; info: VolumeInfo }
+  | { type: "reading"; done: number; total: number; images: number; skipped: number }
+  | { type: "series"; name: string; series: SeriesInfo[]; skipped: SkippedFile[] }
   | { type: "slice"; k: number; hu: Float32Array; labels: Uint8Array | null }
   | { type: "progress"; done: number; total: number; k: number; labels: Uint8Array; ms: number }
   | { type: "segmented"; stats: Statistics; csv: string; cancelled: boolean; done: number; ms: number }

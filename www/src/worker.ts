@@ -1,8 +1,8 @@
 // The worker owns the wasm module, the model and the open scan, so segmentation never blocks
 // the page. It answers the requests in protocol.ts.
 
-import init, { Scan, Segmenter } from "../pkg/lungseg.js";
-import type { Backend, BackendChoice, Reply, Request, SegmenterInfo, Statistics, VolumeInfo } from "./protocol.js";
+import init, { DicomFiles, Scan, Segmenter } from "../pkg/lungseg.js";
+import type { Backend, BackendChoice, Reply, Request, SegmenterInfo, SeriesInfo, SkippedFile, Statistics, VolumeInfo } from "./protocol.js";
 
 const MODEL_URL = new URL("../model/lite.lungseg", import.meta.url);
 /// The small card `export` writes beside the weights; its `weights_sha256` says which weights ship.
@@ -17,6 +17,8 @@ let segmented: Uint8Array | null = null; // 1 where slice k has labels
 let cancelRequested = false;
 let tta = false; // how `labels` were made
 let running = false;
+/// A DICOM folder being read, or read and waiting for the user to choose a series.
+let dicom: { files: DicomFiles; name: string; total: number; done: number } | null = null;
 
 const post = (reply: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(reply, transfer);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -114,21 +116,41 @@ async function handle(req: Request): Promise<void> {
         post({ type: "error", context: "open", message: "Cancel the running segmentation before opening another scan." });
         return;
       }
-      try {
-        // Lung window; the page re-windows for display itself.
-        const next = new Scan(new Uint8Array(req.bytes), -600, 1500);
-        scan?.free();
-        scan = next;
-        scanName = req.name;
-        labels = null;
-        segmented = null;
-        post({ type: "opened", name: req.name, info: scan.info() as VolumeInfo });
-      } catch (e) {
-        // The previous scan (if any) stays open.
-        post({ type: "error", context: "open", message: `${req.name}: ${message(e)}` });
-      }
+      dropDicom();
+      // Lung window; the page re-windows for display itself.
+      opened(req.name, () => new Scan(new Uint8Array(req.bytes), -600, 1500));
       return;
     }
+    case "dicom-begin": {
+      dropDicom();
+      if (running) {
+        post({ type: "error", context: "open", message: "Cancel the running segmentation before opening another scan." });
+        return;
+      }
+      dicom = { files: new DicomFiles(), name: req.name, total: req.total, done: 0 };
+      return;
+    }
+    case "dicom-file": {
+      if (!dicom) return;
+      dicom.files.add(req.name, new Uint8Array(req.bytes));
+      dicom.done += 1;
+      const skipped = dicom.done - dicom.files.image_count();
+      post({ type: "reading", done: dicom.done, total: dicom.total, images: dicom.files.image_count(), skipped });
+      return;
+    }
+    case "dicom-end": {
+      if (!dicom) return;
+      const series = dicom.files.series() as SeriesInfo[];
+      if (series.length > 1) {
+        post({ type: "series", name: dicom.name, series, skipped: dicom.files.skipped() as SkippedFile[] });
+        return;
+      }
+      openSeries(undefined);
+      return;
+    }
+    case "dicom-series":
+      openSeries(req.uid);
+      return;
     case "slice": {
       if (!scan) return;
       try {
@@ -162,6 +184,37 @@ async function handle(req: Request): Promise<void> {
       return;
     }
   }
+}
+
+/// Makes `make()` the open scan; when it throws, the scan already open stays open.
+function opened(name: string, make: () => Scan): boolean {
+  try {
+    const next = make();
+    scan?.free();
+    scan = next;
+    scanName = name;
+    labels = null;
+    segmented = null;
+    post({ type: "opened", name, info: scan.info() as VolumeInfo });
+    return true;
+  } catch (e) {
+    post({ type: "error", context: "open", message: `${name}: ${message(e)}` });
+    return false;
+  }
+}
+
+/// Opens one series of the DICOM files read (or the only one). The decoded files are freed
+/// once a series is open, or when none can be; they stay while a choice of series is pending.
+function openSeries(uid: string | undefined): void {
+  if (!dicom || running) return;
+  const files = dicom.files;
+  const ok = opened(dicom.name, () => files.scan(uid, -600, 1500));
+  if (ok || (files.series() as SeriesInfo[]).length <= 1) dropDicom();
+}
+
+function dropDicom(): void {
+  dicom?.files.free();
+  dicom = null;
 }
 
 async function segment(augment: boolean): Promise<void> {

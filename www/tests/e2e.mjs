@@ -2,7 +2,7 @@
 // SwiftShader): real scans in, segmentation, export, re-read, compared with the native
 // `predict`; bad files; and a record of every network request to prove nothing leaves.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,11 +74,20 @@ async function openPage(query = "") {
 
 async function openScan(page, file) {
   const before = await page.locator("#scan-info").textContent();
-  await page.locator('input[type="file"]').setInputFiles(file);
+  await page.locator("#file").setInputFiles(file);
   await page.waitForFunction((b) => {
     const t = document.getElementById("scan-info")?.textContent;
     return (t !== b && t !== "No scan open.") || !document.getElementById("error")?.hidden;
   }, before, { timeout: 60_000 });
+}
+
+async function openFolder(page, dir) {
+  const before = await page.locator("#scan-info").textContent();
+  await page.locator("#folder").setInputFiles(dir);
+  await page.waitForFunction((b) => {
+    const t = document.getElementById("scan-info")?.textContent;
+    return t !== b || !document.getElementById("error")?.hidden;
+  }, before, { timeout: 120_000 });
 }
 
 async function segmentAndExport(page, name) {
@@ -164,6 +173,66 @@ try {
   await page.waitForTimeout(300);
   check((await page.locator("#slice-label").textContent()) === "1 / 3", "the viewer still responds");
   check(!(await page.getByRole("button", { name: "Export mask" }).isDisabled()), "the previous result can still be exported");
+
+  // 2b. A DICOM folder (a subfolder, a truncated file, a text file, a hidden file): the series
+  // opens, the broken files are named, and the mask equals native `predict` on the same folder.
+  const dicomDir = join(out, "dicom_lidc");
+  rmSync(dicomDir, { recursive: true, force: true });
+  mkdirSync(join(dicomDir, "sub"), { recursive: true });
+  const slice0 = readFileSync(join(shared, "fixtures/lidc_chest_slice0.dcm"));
+  copyFileSync(join(shared, "fixtures/lidc_chest_slice1.dcm"), join(dicomDir, "IM0002"));
+  writeFileSync(join(dicomDir, "sub/IM0001.dcm"), slice0);
+  writeFileSync(join(dicomDir, "broken.dcm"), slice0.subarray(0, slice0.length >> 1));
+  writeFileSync(join(dicomDir, "README.txt"), "exported from PACS\n");
+  writeFileSync(join(dicomDir, ".DS_Store"), "\x00\x00\x00\x01Bud1");
+  await openFolder(page, dicomDir);
+  const dicomInfo = (await page.locator("#scan-info").textContent()) ?? "";
+  check(/512 × 512 × 2 DICOM int16/.test(dicomInfo) && /DICOM series/.test(dicomInfo), `DICOM folder opened: "${dicomInfo}"`);
+  const warnings = (await page.locator("#scan-warnings").textContent()) ?? "";
+  check(/2 file\(s\) skipped/.test(warnings) && /broken\.dcm/.test(warnings) && /README\.txt/.test(warnings) && !/DS_Store/.test(warnings),
+    `the broken and the non-DICOM file are named, the hidden file ignored: "${warnings}"`);
+  const rd = await segmentAndExport(page, "dicom_lidc");
+  const nd = nativePredict(dicomDir, "dicom_lidc_webgpu");
+  check(JSON.stringify(rd.mask.dims) === JSON.stringify(nd.dims) && JSON.stringify(rd.mask.srow) === JSON.stringify(nd.srow)
+    && rd.mask.codes.sform === nd.codes.sform && rd.mask.codes.qform === nd.codes.qform,
+    `DICOM: the mask has native predict's geometry (dims ${rd.mask.dims}, srow_x ${rd.mask.srow?.[0]})`);
+  const dd = dice(rd.mask.data, nd.data);
+  check(dd >= 0.99, `DICOM folder on webgpu: Dice(browser, native predict) = ${dd.toFixed(5)}${rd.mask.data.every((v, i) => v === nd.data[i]) ? " (identical)" : ""}`);
+  check(rd.mask.codes.sform === 1 && rd.mask.srow[0][0] < 0 && rd.mask.srow[1][1] < 0,
+    "DICOM: the mask carries the series' scanner (RAS) affine, x and y flipped from DICOM's LPS");
+  const [jsonDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export JSON" }).click()]);
+  const statsJson = JSON.parse(readFileSync(await jsonDownload.path(), "utf8"));
+  check(typeof statsJson.series?.uid === "string" && dicomInfo.includes(statsJson.series.uid) && statsJson.series.files === 2,
+    `the JSON export names the series (${statsJson.series?.uid}, ${statsJson.series?.files} files)`);
+  const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+  check(readFileSync(await csvDownload.path(), "utf8").startsWith(`# series_uid,${statsJson.series?.uid}\n`), "the CSV export names the series");
+
+  // Two series in one folder: the page lists them and opens the one chosen.
+  const twoDir = join(out, "dicom_two_series");
+  rmSync(twoDir, { recursive: true, force: true });
+  mkdirSync(twoDir, { recursive: true });
+  copyFileSync(join(shared, "fixtures/lidc_chest_slice1.dcm"), join(twoDir, "a1"));
+  writeFileSync(join(twoDir, "a0"), slice0);
+  copyFileSync(join(shared, "fixtures/pydicom_CT_small.dcm"), join(twoDir, "b0"));
+  await page.locator("#folder").setInputFiles(twoDir);
+  await page.locator("#series-choice").waitFor({ state: "visible", timeout: 60_000 });
+  const options = await page.locator("#series option").allTextContents();
+  check(options.length === 2 && /2 files/.test(options[0] ?? "") && /1 file,/.test(options[1] ?? ""), `two series listed, largest first: ${JSON.stringify(options)}`);
+  check((await page.locator("#scan-info").textContent()) === dicomInfo, "while the series is chosen, the open scan stays open");
+  await page.locator("#series").selectOption({ index: 1 });
+  await page.getByRole("button", { name: "Open series" }).click();
+  await page.waitForFunction(() => /128 × 128 × 1/.test(document.getElementById("scan-info")?.textContent ?? ""), null, { timeout: 60_000 });
+  check(await page.locator("#series-choice").isHidden(), "the chosen series opens (128 × 128 × 1) and the choice closes");
+
+  // A folder with no DICOM image in it: a message, and the open scan stays.
+  const junkDir = join(out, "dicom_junk");
+  rmSync(junkDir, { recursive: true, force: true });
+  mkdirSync(junkDir, { recursive: true });
+  writeFileSync(join(junkDir, "notes.txt"), "no images here\n");
+  const infoBeforeJunk = await page.locator("#scan-info").textContent();
+  await openFolder(page, junkDir);
+  const err3 = (await page.locator("#error").textContent()) ?? "";
+  check(/notes\.txt: not a DICOM file/.test(err3) && (await page.locator("#scan-info").textContent()) === infoBeforeJunk, `a folder without images: "${err3}"`);
 
   // 3. The CPU fallback (flex in wasm) gives the native mask too.
   const cpu = await openPage("?backend=cpu");
