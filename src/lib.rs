@@ -12,6 +12,7 @@ pub mod edt;
 pub mod fixed_weights;
 pub mod intensity;
 pub mod loss;
+pub mod lung_field;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;

@@ -8,9 +8,9 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
 use crate::intensity::IntensityMapping;
+use crate::lung_field::{LungField, pixel_mm2};
 use crate::model::resize::resize_to;
 use crate::model::{FfrNet, FfrNetConfig};
-use crate::quantify::{display_hu, keep_lung_regions, pixel_mm2};
 use crate::resample::resize_bilinear;
 use crate::volume::Volume;
 
@@ -135,21 +135,19 @@ impl Default for SegmentOptions {
 }
 
 /// Labels of stored slice `k` of `volume` (i fastest) from its K × S × S probabilities:
-/// [`display_labels`] without the regions apart from the lung field ([`keep_lung_regions`]),
-/// put back into stored order.
+/// [`display_labels`] without the regions apart from the lung field
+/// ([`LungField::keep_lung_regions`]), put back into stored order.
 pub fn slice_labels(
     probs: &[f32],
     classes: usize,
     input_size: usize,
     volume: &Volume,
-    mapping: &IntensityMapping,
+    field: &LungField,
     k: usize,
 ) -> Vec<u8> {
     let g = &volume.geometry;
-    let [h, w] = g.view.display_size(g.dims);
     let mut display = display_labels(probs, classes, input_size, volume);
-    let hu = display_hu(volume, mapping, k);
-    keep_lung_regions(&mut display, &hu, h, w, pixel_mm2(volume));
+    field.keep_lung_regions(&mut display, k, pixel_mm2(volume));
     g.view.to_stored(g.dims, &display)
 }
 
@@ -195,37 +193,40 @@ pub fn argmax(maps: &[&[f32]]) -> Vec<u8> {
 }
 
 /// Segments slices `range` of `volume` natively, `options.batch` slices per forward pass; returns the
-/// labels of those slices in voxel order, slice after slice.
+/// labels of those slices in voxel order, slice after slice. Slices without lung are not sent
+/// to the model: their labels are 0. `field` is `volume`'s, and says how its values read as HU.
 #[cfg(not(target_family = "wasm"))]
 pub fn segment_slices(
     model: &FfrNet,
     config: &FfrNetConfig,
     volume: &Volume,
-    mapping: &IntensityMapping,
+    field: &LungField,
     range: std::ops::Range<usize>,
     options: SegmentOptions,
     device: &Device,
 ) -> Vec<u8> {
-    let ks: Vec<usize> = range.collect();
-    let mut labels = Vec::new();
-    let plane = config.classes * config.input_size * config.input_size;
+    let plane = volume.dims()[0] * volume.dims()[1];
+    let mut labels = vec![0u8; range.len() * plane];
+    let ks: Vec<usize> = range.clone().filter(|&k| field.has_lung(k)).collect();
+    let grid = config.classes * config.input_size * config.input_size;
     for chunk in ks.chunks(options.batch.max(1)) {
         let inputs: Vec<Vec<f32>> = chunk
             .iter()
-            .map(|&k| model_input(volume, k, mapping, config))
+            .map(|&k| model_input(volume, k, &field.mapping, config))
             .collect();
         let probs = probabilities(model, config, &inputs, options.tta, device)
             .into_data()
             .try_into_vec::<f32>()
             .expect("f32 probabilities");
-        for i in 0..chunk.len() {
-            labels.extend(slice_labels(
-                &probs[i * plane..(i + 1) * plane],
+        for (i, &k) in chunk.iter().enumerate() {
+            let at = (k - range.start) * plane;
+            labels[at..at + plane].copy_from_slice(&slice_labels(
+                &probs[i * grid..(i + 1) * grid],
                 config.classes,
                 config.input_size,
                 volume,
-                mapping,
-                chunk[i],
+                field,
+                k,
             ));
         }
     }

@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::intensity::{IntensityMapping, Window, detect};
+use crate::lung_field::LungField;
 use crate::model::FfrNet;
 use crate::model::complexity::trainable_params;
 use crate::pipeline::{mask_description, model_input, probabilities, slice_labels};
@@ -89,6 +90,7 @@ async fn self_test(device: &Device) -> Result<(), String> {
 pub struct Scan {
     volume: Rc<Volume>,
     mapping: IntensityMapping,
+    field: Rc<LungField>,
     warnings: Vec<String>,
 }
 
@@ -99,6 +101,8 @@ struct ScanInfo<'a> {
     intensity: IntensityMapping,
     /// What was irregular about a DICOM series (gaps, tilt, skipped files); empty for NIfTI.
     warnings: &'a [String],
+    /// Slices that hold lung (the others are not segmented).
+    lung_slices: usize,
 }
 
 #[wasm_bindgen]
@@ -117,9 +121,11 @@ impl Scan {
         width: f32,
     ) -> Result<Scan, JsError> {
         let mapping = detect(&volume, Window { level, width }).map_err(js_err)?;
+        let field = LungField::of(&volume, &mapping);
         Ok(Scan {
             volume: Rc::new(volume),
             mapping,
+            field: Rc::new(field),
             warnings,
         })
     }
@@ -129,6 +135,7 @@ impl Scan {
             volume: self.volume.info(),
             intensity: self.mapping,
             warnings: &self.warnings,
+            lung_slices: self.field.slices_with_lung(),
         })
     }
 
@@ -155,12 +162,12 @@ impl Scan {
     /// Volumes, lung involvement and per-slice infection for a whole label volume.
     pub fn statistics(&self, labels: &[u8], classes: usize) -> Result<JsValue, JsError> {
         self.check_labels(labels)?;
-        to_js(&statistics(&self.volume, &self.mapping, labels, classes))
+        to_js(&statistics(&self.volume, &self.field, labels, classes))
     }
 
     pub fn statistics_csv(&self, labels: &[u8], classes: usize) -> Result<String, JsError> {
         self.check_labels(labels)?;
-        Ok(statistics(&self.volume, &self.mapping, labels, classes).to_csv())
+        Ok(statistics(&self.volume, &self.field, labels, classes).to_csv())
     }
 
     /// The label volume as `.nii.gz` bytes with the scan's geometry.
@@ -310,13 +317,15 @@ impl Segmenter {
 
     /// Labels of slices `start..end` of `scan`, stored order, slice after slice
     /// (resolves to a `Uint8Array`); `tta` averages four views of each (mirrored, zoomed).
+    /// Slices without lung are not sent to the model: their labels are 0.
     pub fn segment(&self, scan: &Scan, start: usize, end: usize, tta: bool) -> Promise {
         let config = self.card.config.clone();
-        let (model, device, volume, mapping) = (
+        let (model, device, volume, mapping, field) = (
             self.model.clone(),
             self.device.clone(),
             scan.volume.clone(),
             scan.mapping,
+            scan.field.clone(),
         );
         future_to_promise(async move {
             let nz = volume.dims()[2];
@@ -325,8 +334,15 @@ impl Segmenter {
                     "slices {start}..{end} are outside 0..{nz}"
                 ))));
             }
-            let inputs: Vec<Vec<f32>> = (start..end)
-                .map(|k| model_input(&volume, k, &mapping, &config))
+            let plane = volume.dims()[0] * volume.dims()[1];
+            let mut labels = vec![0u8; (end - start) * plane];
+            let ks: Vec<usize> = (start..end).filter(|&k| field.has_lung(k)).collect();
+            if ks.is_empty() {
+                return Ok(js_sys::Uint8Array::from(labels.as_slice()).into());
+            }
+            let inputs: Vec<Vec<f32>> = ks
+                .iter()
+                .map(|&k| model_input(&volume, k, &mapping, &config))
                 .collect();
             let probs = probabilities(&model, &config, &inputs, tta, &device)
                 .into_data_async()
@@ -334,16 +350,16 @@ impl Segmenter {
                 .map_err(|e| JsValue::from(js_err(format!("read-back failed: {e:?}"))))?
                 .try_into_vec::<f32>()
                 .map_err(|e| JsValue::from(js_err(format!("{e:?}"))))?;
-            let plane = config.classes * config.input_size * config.input_size;
-            let mut labels = Vec::new();
-            for i in 0..(end - start) {
-                labels.extend(slice_labels(
-                    &probs[i * plane..(i + 1) * plane],
+            let grid = config.classes * config.input_size * config.input_size;
+            for (i, &k) in ks.iter().enumerate() {
+                let at = (k - start) * plane;
+                labels[at..at + plane].copy_from_slice(&slice_labels(
+                    &probs[i * grid..(i + 1) * grid],
                     config.classes,
                     config.input_size,
                     &volume,
-                    &mapping,
-                    start + i,
+                    &field,
+                    k,
                 ));
             }
             Ok(js_sys::Uint8Array::from(labels.as_slice()).into())

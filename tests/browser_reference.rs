@@ -34,14 +34,15 @@ fn shipped_model_reference_masks_match_native_predict() {
     let device = Device::flex();
     let (model, card) = load_for_inference(SHIPPED_MODEL, &device).expect("shipped model loads");
     let volume = medseg();
-    let mapping = detect(&volume, lung_window()).unwrap();
+    let field =
+        lungseg::lung_field::LungField::of(&volume, &detect(&volume, lung_window()).unwrap());
     let mut labels = Vec::new();
     for k in MEDSEG_SLICES {
         labels.extend(segment_slices(
             &model,
             &card.config,
             &volume,
-            &mapping,
+            &field,
             k..k + 1,
             SegmentOptions::default(),
             &device,

@@ -1,4 +1,4 @@
-//! The filter every prediction goes through (`quantify::keep_lung_regions`), on the real MedSeg
+//! The filter every prediction goes through (`LungField::keep_lung_regions`), on the real MedSeg
 //! slices: annotated infection survives it, a region on the burned-in text does not, a region
 //! that leaks through the chest wall to the edge of the image is kept whole, and so is pleural
 //! effusion beside the lung.
@@ -6,8 +6,8 @@
 mod common;
 
 use common::data;
-use lungseg::intensity::{IntensityMapping, detect, lung_window};
-use lungseg::quantify::{display_hu, keep_lung_regions, pixel_mm2};
+use lungseg::intensity::{detect, lung_window};
+use lungseg::lung_field::{LungField, pixel_mm2};
 use lungseg::volume::{Volume, read_nifti};
 
 fn volume(rel: &str) -> Volume {
@@ -16,12 +16,12 @@ fn volume(rel: &str) -> Volume {
     read_nifti(&bytes).expect(rel)
 }
 
-/// The MedSeg image, its binary masks and the image's intensity mapping.
-fn medseg() -> (Volume, Volume, IntensityMapping) {
+/// The MedSeg image, its binary masks and the image's lung field.
+fn medseg() -> (Volume, Volume, LungField) {
     let image = volume("medseg/train/image.nii.gz");
     let masks = volume("medseg/train/mask_binary.nii.gz");
-    let mapping = detect(&image, lung_window()).unwrap();
-    (image, masks, mapping)
+    let field = LungField::of(&image, &detect(&image, lung_window()).unwrap());
+    (image, masks, field)
 }
 
 /// Slice `k` of a label volume as displayed, 1 where `label` holds.
@@ -41,16 +41,15 @@ fn truth(masks: &Volume, k: usize) -> Vec<u8> {
 
 #[test]
 fn lung_regions_keep_annotated_infection_and_drop_text() {
-    let (image, masks, mapping) = medseg();
+    let (image, masks, field) = medseg();
     let g = &image.geometry;
-    let [h, w] = g.view.display_size(g.dims);
+    let w = g.view.display_size(g.dims)[1];
     let mm2 = pixel_mm2(&image);
     let (mut infected, mut kept) = (0usize, 0usize);
     for k in 0..g.dims[2] {
-        let hu = display_hu(&image, &mapping, k);
         let truth = truth(&masks, k);
         let mut labels = truth.clone();
-        keep_lung_regions(&mut labels, &hu, h, w, mm2);
+        field.keep_lung_regions(&mut labels, k, mm2);
         let n = truth.iter().filter(|&&l| l != 0).count();
         let m = labels.iter().filter(|&&l| l != 0).count();
         assert!(
@@ -66,7 +65,7 @@ fn lung_regions_keep_annotated_infection_and_drop_text() {
                 text[r * w + c] = 1;
             }
         }
-        keep_lung_regions(&mut text, &hu, h, w, mm2);
+        field.keep_lung_regions(&mut text, k, mm2);
         assert_eq!(text, labels, "slice {k}: the corner region must go");
     }
     assert!(
@@ -79,7 +78,7 @@ fn lung_regions_keep_annotated_infection_and_drop_text() {
 fn a_region_leaking_to_the_image_edge_is_kept_whole() {
     // Slice 43: the posterior lesions of both lungs, extended straight down to the image's
     // bottom edge (as the one-view model's prediction leaked through the back muscles there).
-    let (image, masks, mapping) = medseg();
+    let (image, masks, field) = medseg();
     let g = &image.geometry;
     let [h, w] = g.view.display_size(g.dims);
     let k = 43;
@@ -95,13 +94,7 @@ fn a_region_leaking_to_the_image_edge_is_kept_whole() {
         }
     }
     let before = labels.clone();
-    keep_lung_regions(
-        &mut labels,
-        &display_hu(&image, &mapping, k),
-        h,
-        w,
-        pixel_mm2(&image),
-    );
+    field.keep_lung_regions(&mut labels, k, pixel_mm2(&image));
     assert!(before[(h - 1) * w + c0] != 0);
     assert_eq!(labels, before, "the region touching the edge is kept whole");
 }
@@ -110,21 +103,13 @@ fn a_region_leaking_to_the_image_edge_is_kept_whole() {
 fn pleural_effusion_against_the_lung_is_kept_on_its_own() {
     // Effusion lies beside the lung, not in it: predicted alone (no infection next to it), it
     // must still count as the lung's. Slices 41 and 46 hold the annotated effusion.
-    let (image, _, mapping) = medseg();
+    let (image, _, field) = medseg();
     let classes = volume("medseg/train/mask_classes.nii.gz");
-    let g = &image.geometry;
-    let [h, w] = g.view.display_size(g.dims);
     let (mut effusion, mut kept) = (0, 0);
     for k in [41, 46] {
         let mut labels = displayed(&classes, k, |v| v.round() == 3.0);
         effusion += labels.iter().filter(|&&l| l != 0).count();
-        keep_lung_regions(
-            &mut labels,
-            &display_hu(&image, &mapping, k),
-            h,
-            w,
-            pixel_mm2(&image),
-        );
+        field.keep_lung_regions(&mut labels, k, pixel_mm2(&image));
         kept += labels.iter().filter(|&&l| l != 0).count();
     }
     assert!(effusion > 1000, "{effusion} effusion pixels");

@@ -111,6 +111,7 @@ async fn shipped_masks(device: &Device) -> Vec<u8> {
     let cfg = card.config;
     let volume = medseg();
     let mapping = detect(&volume, lung_window()).unwrap();
+    let field = lungseg::lung_field::LungField::of(&volume, &mapping);
     let mut labels = Vec::new();
     for k in MEDSEG_SLICES {
         let input = vec![model_input(&volume, k, &mapping, &cfg)];
@@ -124,7 +125,7 @@ async fn shipped_masks(device: &Device) -> Vec<u8> {
             cfg.classes,
             cfg.input_size,
             &volume,
-            &mapping,
+            &field,
             k,
         ));
     }

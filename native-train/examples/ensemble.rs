@@ -66,7 +66,7 @@ fn main() -> Result<(), String> {
                     cfg.classes,
                     cfg.input_size,
                     image,
-                    mapping,
+                    &data.field,
                     k,
                 ));
             }

@@ -12,8 +12,8 @@ mod common;
 
 use burn::prelude::*;
 use common::Medseg;
+use lungseg::lung_field::{components, pixel_mm2};
 use lungseg::pipeline::{display_labels, model_input, probabilities};
-use lungseg::quantify::{components, display_hu, keep_lung_regions, pixel_mm2};
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,7 +37,6 @@ fn main() -> Result<(), String> {
     for &k in &slices {
         let truth = data.truth(k);
         let x = model_input(image, k, mapping, &cfg);
-        let hu = display_hu(image, mapping, k);
         for (view, tta) in [("one", false), ("tta", true)] {
             let p = probabilities(&model, &cfg, std::slice::from_ref(&x), tta, &device)
                 .into_data()
@@ -52,7 +51,7 @@ fn main() -> Result<(), String> {
                 maps.extend_from_slice(infection);
                 let none = display_labels(&maps, 2, s, image);
                 let mut lung = none.clone();
-                keep_lung_regions(&mut lung, &hu, h, w, mm2);
+                data.field.keep_lung_regions(&mut lung, k, mm2);
                 let border = border_rule(&none, h, w);
                 for (filter, display) in [("lung", lung), ("none", none), ("border", border)] {
                     let labels = g.view.to_stored(g.dims, &display);

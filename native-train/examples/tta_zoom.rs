@@ -80,7 +80,7 @@ fn main() -> Result<(), String> {
                 .try_into_vec::<f32>()
                 .map_err(|e| format!("{e:?}"))?;
             row.1
-                .push(slice_labels(&p, cfg.classes, s, image, mapping, k));
+                .push(slice_labels(&p, cfg.classes, s, image, &data.field, k));
         }
     }
     println!("| views | Dice per slice | Dice pooled |");

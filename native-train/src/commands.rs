@@ -6,6 +6,7 @@ use burn::prelude::*;
 use clap::Args;
 use lungseg::intensity::{Window, detect, lung_window};
 use lungseg::loss::LossWeights;
+use lungseg::lung_field::LungField;
 use lungseg::metrics::{Report, Scores};
 use lungseg::model::{FfrNet, FfrNetConfig, Preset};
 use lungseg::pipeline::{SegmentOptions, TTA_NAME, mask_description, segment_slices};
@@ -464,6 +465,7 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
         None => lung_window(),
     };
     let mapping = detect(&volume, window).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let field = LungField::of(&volume, &mapping);
     let nz = volume.dims()[2];
     let bar = indicatif::ProgressBar::new(nz as u64);
     let mut labels = Vec::with_capacity(volume.data.len());
@@ -473,7 +475,7 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
             &model,
             &card.config,
             &volume,
-            &mapping,
+            &field,
             k0..k1,
             SegmentOptions {
                 batch: a.batch,
@@ -487,7 +489,7 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
     let desc = mask_description(&card.config.name, a.tta);
     let out = write_mask_nifti(&volume.geometry, &labels, &desc).map_err(|e| e.to_string())?;
     write_atomic(&a.output, &out).map_err(|e| format!("{}: {e}", a.output.display()))?;
-    let stats: Statistics = statistics(&volume, &mapping, &labels, card.config.classes);
+    let stats: Statistics = statistics(&volume, &field, &labels, card.config.classes);
     eprintln!("{}", stats.summary());
     if let Some(path) = a.stats {
         let text = serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?;

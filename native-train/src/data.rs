@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use lungseg::intensity::{IntensityMapping, detect, lung_window};
+use lungseg::lung_field::LungField;
 use lungseg::metrics::IGNORE;
 use lungseg::volume::{Volume, read_nifti};
 
@@ -30,6 +31,8 @@ pub struct LabelledData {
     pub dir: PathBuf,
     pub image: Volume,
     pub mapping: IntensityMapping,
+    /// Where the lungs are, which predictions are kept to.
+    pub field: LungField,
     /// 0/1 infection, voxel order of `image`.
     pub binary: Vec<u8>,
     /// 0–3 and 255, voxel order of `image`.
@@ -137,10 +140,12 @@ impl LabelledData {
         )?;
         let groups = read_groups(&dir.join("slices.csv"), dims[2])?;
         let hash = sha256_hex([&image_bytes, &b_bytes, &c_bytes]);
+        let field = LungField::of(&image, &mapping);
         Ok(Self {
             dir: dir.to_path_buf(),
             image,
             mapping,
+            field,
             binary,
             classes,
             groups,

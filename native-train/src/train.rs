@@ -143,7 +143,7 @@ pub fn validate(
             model,
             config,
             &data.image,
-            &data.mapping,
+            &data.field,
             k..k + 1,
             SegmentOptions { batch: 1, tta },
             device,

@@ -265,7 +265,10 @@ function showResults(stats: Statistics, partial: string | null): void {
     stats.spacing_known ? "" : "This file records no voxel spacing: sizes are in voxels, not mL.",
     partial ?? "",
     state.tta ? "Test-time augmented (each slice segmented as given, mirrored and zoomed; probabilities averaged)." : "",
-    "Right and left are the patient's; the lung field is a classical threshold mask with the infection added back.",
+    `Lung found in ${stats.lung_slices} of ${stats.infected_per_slice.length} slices; only those were segmented.`,
+    state.info?.intensity.kind === "hounsfield"
+      ? "Right and left are the patient's; the lung field is the aerated lung found in 3-D (bowel gas, the trachea and air outside the body left out), with the infection added back."
+      : "Right and left are the patient's; the lung field is a threshold mask of each slice (this 8-bit image has no HU), with the infection added back.",
   ].filter(Boolean).join(" ");
   parts.push(note);
   ui.results.classList.remove("muted");
@@ -330,7 +333,7 @@ state.worker.onmessage = (e: MessageEvent<Reply>) => {
       const sp = r.info.spacing_known ? `${r.info.spacing.map((s) => s.toFixed(3)).join(" × ")} mm` : "spacing unknown";
       const kind = r.info.intensity.kind === "hounsfield" ? "Hounsfield units" : "8-bit windowed image";
       const series = r.info.series ? ` DICOM series ${seriesLabel(r.info.series)}, UID ${r.info.series.uid}.` : "";
-      ui.scanInfo.textContent = `${r.name}: ${nx} × ${ny} × ${nz} ${r.info.source_type}, ${sp}, ${kind}. Orientation ${r.info.orientation}.${series}`;
+      ui.scanInfo.textContent = `${r.name}: ${nx} × ${ny} × ${nz} ${r.info.source_type}, ${sp}, ${kind}. Orientation ${r.info.orientation}.${series} Lung in ${r.info.lung_slices} of ${nz} slices.`;
       showWarnings(r.info.warnings);
       ui.seriesChoice.hidden = true;
       ui.empty.hidden = true;

@@ -18,6 +18,8 @@ export interface VolumeInfo {
   series: SeriesInfo | null;
   /** What was irregular about the series (gaps, tilt, dropped or skipped files). */
   warnings: string[];
+  /** Slices that hold lung; the others are not sent to the model. */
+  lung_slices: number;
 }
 
 export interface SeriesInfo {
@@ -53,6 +55,7 @@ export interface Statistics {
   classes: { label: number; name: string; amount: Amount }[];
   percent_involved: [number, number, number];
   infected_per_slice: number[];
+  lung_slices: number;
   series?: SeriesInfo;
 }
 

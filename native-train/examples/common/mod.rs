@@ -3,6 +3,7 @@
 
 use burn::prelude::*;
 use lungseg::intensity::{IntensityMapping, detect, lung_window};
+use lungseg::lung_field::LungField;
 use lungseg::model::{FfrNet, FfrNetConfig};
 use lungseg::volume::{Volume, read_nifti};
 use lungseg::weights::load_for_inference;
@@ -32,6 +33,7 @@ pub struct Medseg {
     pub image: Volume,
     pub masks: Volume,
     pub mapping: IntensityMapping,
+    pub field: LungField,
 }
 
 impl Medseg {
@@ -40,10 +42,12 @@ impl Medseg {
         let image = read(&dir.join("image.nii.gz"))?;
         let masks = read(&dir.join("mask_binary.nii.gz"))?;
         let mapping = detect(&image, lung_window()).map_err(|e| e.to_string())?;
+        let field = LungField::of(&image, &mapping);
         Ok(Self {
             image,
             masks,
             mapping,
+            field,
         })
     }
 
