@@ -296,7 +296,7 @@ fn load(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
 }
 
 /// [`load`] with BatchNorm folded, for `eval` and `predict`.
-fn load_inference(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
+pub(crate) fn load_inference(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     load_for_inference(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -499,7 +499,7 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
 }
 
 /// The scan at `path`: a NIfTI file, or DICOM (one file or a folder of them).
-fn read_input(path: &Path, series: Option<&str>) -> Result<Volume, String> {
+pub(crate) fn read_input(path: &Path, series: Option<&str>) -> Result<Volume, String> {
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let mut files = Vec::new();
     if path.is_dir() {

@@ -13,6 +13,7 @@ mod poly_lr;
 mod pretrain;
 mod pseudo;
 mod rng;
+mod scans;
 mod train;
 
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ enum Command {
     Eval(commands::EvalArgs),
     /// Segment a whole scan and write the mask (and statistics).
     Predict(commands::PredictArgs),
+    /// Every real scan at hand (and any given), one table: lung field against reference lungs,
+    /// infection flagged, per-volume Dice where an infection reference exists.
+    Scans(scans::ScansArgs),
     /// Write the compact model file the browser loads, with its model card.
     Export(commands::ExportArgs),
     /// Self-supervised pretraining on unlabeled slices (restoration), for `train --init`.
@@ -66,6 +70,7 @@ fn main() {
         Command::Train(a) => commands::train(a),
         Command::Eval(a) => commands::eval(a),
         Command::Predict(a) => commands::predict(a),
+        Command::Scans(a) => scans::scans(a),
         Command::Export(a) => commands::export(a),
         Command::Pretrain(a) => pretrain::pretrain(a),
         Command::Parity(a) => parity::parity(a),

@@ -1150,3 +1150,41 @@ fn pretrain_restores_resumes_and_train_starts_from_it() {
         "{text}"
     );
 }
+
+#[test]
+fn scans_reports_every_shared_scan_with_the_lung_field_against_the_reference() {
+    let dir = std::env::temp_dir().join(format!("lungseg-scans-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("scans.json");
+    let lidc = shared("fixtures/lidc_chest_2slices_hu.nii.gz");
+    let out = ok(&[
+        "scans",
+        "--json",
+        json.to_str().unwrap(),
+        lidc.to_str().unwrap(),
+    ]);
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(rows.len(), 5, "four shared scans and the one given:\n{out}");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["scan"] == name)
+            .unwrap_or_else(|| panic!("no row {name}:\n{out}"))
+    };
+    let abdomen = row("totalseg_abdomen_3mm_hu");
+    // The whole lung field (infection added back) against the reference lobes; the field
+    // alone is held closer in tests/lung_field.rs.
+    let dice = abdomen["lung_dice"][0].as_f64().unwrap();
+    assert!(dice > 0.8, "lung Dice {dice}:\n{out}");
+    assert_eq!(abdomen["lung_slices"], 12, "{out}");
+    let medseg = row("medseg (52 slices)");
+    assert!(medseg["infection_dice"].as_f64().unwrap() > 0.7, "{out}");
+    // The extra scan is the shared LIDC one again: the same figures.
+    let given = row(lidc.to_str().unwrap());
+    assert_eq!(
+        given["infection_ml"],
+        row("lidc_chest_2slices_hu")["infection_ml"]
+    );
+    assert!(out.contains("| totalseg_abdomen_3mm_hu |"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}
