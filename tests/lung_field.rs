@@ -109,3 +109,45 @@ fn chest_slices_keep_both_lungs() {
     );
     assert_eq!(field.slices_with_lung(), 2);
 }
+
+/// The shipped model on the abdomen scan: only the slices with lung go to the model, and no
+/// infection is left below the lung bases, where the bowel gas the old rule took for lung is.
+#[test]
+fn no_infection_without_lung_on_the_abdomen_scan() {
+    use burn::prelude::*;
+    use lungseg::pipeline::{SegmentOptions, segment_slices};
+    let device = Device::flex();
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/www/model/lite.lungseg"
+    ))
+    .unwrap();
+    let (model, card) = lungseg::weights::load_for_inference(&bytes, &device).unwrap();
+    let ct = volume("fixtures/totalseg_abdomen_3mm_hu.nii.gz");
+    let field = field_of(&ct);
+    let [nx, ny, nz] = ct.dims();
+    let plane = nx * ny;
+    let lung_slices: Vec<usize> = (0..nz).filter(|&k| field.has_lung(k)).collect();
+    // The reference has lung in slices 101–111; the field finds one slice more at the dome.
+    assert_eq!(lung_slices, (100..112).collect::<Vec<_>>());
+    let labels = segment_slices(
+        &model,
+        &card.config,
+        &ct,
+        &field,
+        0..nz,
+        SegmentOptions::default(),
+        &device,
+    );
+    let flagged = |ks: std::ops::Range<usize>| {
+        labels[ks.start * plane..ks.end * plane]
+            .iter()
+            .filter(|&&l| l != 0)
+            .count()
+    };
+    assert_eq!(flagged(0..100), 0, "infection below the lung bases");
+    let ml = flagged(0..nz) as f64 * ct.geometry.voxel_ml();
+    println!("abdomen: {ml:.1} mL flagged, all in slices 100–111");
+    // Was 104 mL before the 3-D field; the rest is the model's (false alarms at the bases).
+    assert!(ml < 60.0, "{ml:.1} mL flagged");
+}
