@@ -1,5 +1,6 @@
 //! The 3-D lung field on real HU scans against reference lung labels: the 3 mm TotalSegmentator
 //! abdomen (pelvis to lung bases, with bowel gas) and the LIDC chest slices.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -158,9 +158,9 @@ const LIDC0_DCM: &[u8] = include_bytes!(concat!(
     "/fixtures/lidc_chest_slice0.dcm"
 ));
 
-/// The DICOM decoders that ship in the page: JPEG Lossless and RLE decode in wasm to the
-/// uncompressed slice's HU values; JPEG 2000, whose decoder (OpenJPEG) is native only, is
-/// refused by name and UID while the rest of the folder opens.
+/// The DICOM decoders that ship in the page: JPEG Lossless, RLE and JPEG 2000 (rust-j2k)
+/// decode in wasm to the uncompressed slice's HU values; JPEG-LS, which has no pure-Rust
+/// decoder, is refused by name and UID while the rest of the folder opens.
 #[wasm_bindgen_test]
 async fn dicom_compressed_slices_decode_in_wasm() {
     use lungseg::volume::DicomSet;
@@ -178,6 +178,10 @@ async fn dicom_compressed_slices_decode_in_wasm() {
             &include_bytes!("fixtures/dicom/lidc0_jpeg_lossless.dcm")[..],
         ),
         ("rle", &include_bytes!("fixtures/dicom/lidc0_rle.dcm")[..]),
+        (
+            "j2k_lossless",
+            &include_bytes!("fixtures/dicom/lidc0_j2k_lossless.dcm")[..],
+        ),
     ] {
         assert!(
             hu(name, bytes) == plain,
@@ -185,14 +189,11 @@ async fn dicom_compressed_slices_decode_in_wasm() {
         );
     }
     let mut set = DicomSet::new();
-    set.add(
-        "j2k.dcm",
-        include_bytes!("fixtures/dicom/lidc0_j2k_lossless.dcm"),
-    );
+    set.add("jls.dcm", include_bytes!("fixtures/dicom/lidc0_jpegls.dcm"));
     set.add("raw.dcm", LIDC0_DCM);
     let reason = &set.skipped()[0].reason;
     assert!(
-        reason.contains("JPEG 2000") && reason.contains("1.2.840.10008.1.2.4.90"),
+        reason.contains("JPEG-LS") && reason.contains("1.2.840.10008.1.2.4.80"),
         "{reason}"
     );
     assert_eq!(set.volume(None).expect("the rest opens").volume.data, plain);

@@ -299,15 +299,9 @@ fn int(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<i32> {
     obj.get(tag)?.to_int::<i32>().ok()
 }
 
-/// What a user can do with a file whose pixel encoding this build cannot decode. JPEG 2000's
-/// decoder (OpenJPEG) is C, so it is in the native build only.
-#[cfg(not(target_arch = "wasm32"))]
+/// What a user can do with a file whose pixel encoding cannot be decoded here.
 const CONVERT: &str = "convert it to an uncompressed, JPEG Lossless, RLE or JPEG 2000 syntax \
                        (e.g. `gdcmconv --raw`)";
-#[cfg(target_arch = "wasm32")]
-const CONVERT: &str = "convert it to an uncompressed, JPEG Lossless or RLE syntax (e.g. \
-                       `gdcmconv --raw`), or open it with the command-line `predict`, which \
-                       also reads JPEG 2000";
 
 const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
 const ENHANCED_CT_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2.1";
@@ -340,7 +334,13 @@ fn read_image(bytes: &[u8]) -> Result<(SliceHeader, Vec<f32>, String), String> {
         );
     }
     let ts_uid = meta.transfer_syntax().to_string();
+    let mut obj = obj;
+    let j2k = JPEG_2000.contains(&ts_uid.as_str());
+    if j2k && obj.get(tags::PIXEL_DATA).is_some() {
+        jpeg2000_to_native(&mut obj)?;
+    }
     match TransferSyntaxRegistry.get(&ts_uid) {
+        Some(_) if j2k => {}
         None => {
             return Err(format!(
                 "its transfer syntax {ts_uid} is unknown, so its pixels cannot be decoded"
@@ -429,7 +429,6 @@ fn read_image(bytes: &[u8]) -> Result<(SliceHeader, Vec<f32>, String), String> {
             .filter(|t| t.is_finite() && *t > 0.0),
         localizer: image_type.contains("LOCALIZER"),
     };
-    let mut obj = obj;
     fill_bit_depth(&mut obj);
     let decoded = obj
         .decode_pixel_data()
@@ -462,6 +461,67 @@ fn read_image(bytes: &[u8]) -> Result<(SliceHeader, Vec<f32>, String), String> {
         return Err(format!("pixel {bad} is not a finite number"));
     }
     Ok((header, values, stored))
+}
+
+/// JPEG 2000 (lossless and lossy): decoded by rust-j2k, pure Rust, so the page and `predict`
+/// read these files alike (OpenJPEG, dicom-pixeldata's decoder for them, is C).
+const JPEG_2000: [&str; 2] = ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"];
+const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+
+/// Decodes a one-frame JPEG 2000 image and puts its samples back as native pixel data, so
+/// the modality LUT and the checks after it are the same as for uncompressed files.
+fn jpeg2000_to_native(obj: &mut DefaultDicomObject) -> Result<(), String> {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    let rows = int(obj, tags::ROWS).unwrap_or(0);
+    let cols = int(obj, tags::COLUMNS).unwrap_or(0);
+    let allocated = int(obj, tags::BITS_ALLOCATED).unwrap_or(16);
+    let signed = int(obj, tags::PIXEL_REPRESENTATION).unwrap_or(0) == 1;
+    let element = obj.get(tags::PIXEL_DATA).expect("checked by the caller");
+    let fragments = element
+        .value()
+        .fragments()
+        .ok_or("JPEG 2000 syntax but the pixel data is not encapsulated")?;
+    // One frame (multi-frame files are refused later): its fragments make one codestream.
+    let codestream: Vec<u8> = fragments.iter().flatten().copied().collect();
+    let image = rust_j2k::decode(&codestream)
+        .map_err(|e| format!("its JPEG 2000 pixel data cannot be decoded ({e})"))?;
+    let c = image
+        .component(0)
+        .filter(|_| image.components.len() == 1)
+        .ok_or("a JPEG 2000 image with more than one component (colour), not CT")?;
+    if (c.width, c.height) != (cols as u32, rows as u32) {
+        return Err(format!(
+            "its JPEG 2000 image is {}×{}, the header says {cols}×{rows}",
+            c.width, c.height
+        ));
+    }
+    let bytes: Vec<u8> = match (allocated, signed) {
+        (8, false) => c.samples.iter().map(|&v| v.clamp(0, 255) as u8).collect(),
+        (16, false) => c
+            .samples
+            .iter()
+            .flat_map(|&v| (v.clamp(0, 65535) as u16).to_le_bytes())
+            .collect(),
+        (16, true) => c
+            .samples
+            .iter()
+            .flat_map(|&v| (v.clamp(-32768, 32767) as i16).to_le_bytes())
+            .collect(),
+        _ => {
+            return Err(format!(
+                "JPEG 2000 with {allocated} bits allocated ({}) is not read",
+                if signed { "signed" } else { "unsigned" }
+            ));
+        }
+    };
+    let vr = if allocated == 8 { VR::OB } else { VR::OW };
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        vr,
+        PrimitiveValue::from(bytes),
+    ));
+    obj.meta_mut().transfer_syntax = EXPLICIT_VR_LE.to_string();
+    Ok(())
 }
 
 /// Minimal exports (the LIDC fixtures among them) omit BitsStored / HighBit; the decoder needs
