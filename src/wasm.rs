@@ -89,7 +89,7 @@ async fn self_test(device: &Device) -> Result<(), String> {
 #[wasm_bindgen]
 pub struct Scan {
     volume: Rc<Volume>,
-    mapping: IntensityMapping,
+    /// Where the lungs are, and (`field.mapping`) how the values read as HU.
     field: Rc<LungField>,
     warnings: Vec<String>,
 }
@@ -124,7 +124,6 @@ impl Scan {
         let field = LungField::of(&volume, &mapping);
         Ok(Scan {
             volume: Rc::new(volume),
-            mapping,
             field: Rc::new(field),
             warnings,
         })
@@ -133,7 +132,7 @@ impl Scan {
     pub fn info(&self) -> Result<JsValue, JsError> {
         to_js(&ScanInfo {
             volume: self.volume.info(),
-            intensity: self.mapping,
+            intensity: self.field.mapping,
             warnings: &self.warnings,
             lung_slices: self.field.slices_with_lung(),
         })
@@ -149,7 +148,7 @@ impl Scan {
         Ok(g.view
             .to_display(g.dims, self.volume.slice(k))
             .into_iter()
-            .map(|v| self.mapping.to_hu(v))
+            .map(|v| self.field.mapping.to_hu(v))
             .collect())
     }
 
@@ -320,11 +319,10 @@ impl Segmenter {
     /// Slices without lung are not sent to the model: their labels are 0.
     pub fn segment(&self, scan: &Scan, start: usize, end: usize, tta: bool) -> Promise {
         let config = self.card.config.clone();
-        let (model, device, volume, mapping, field) = (
+        let (model, device, volume, field) = (
             self.model.clone(),
             self.device.clone(),
             scan.volume.clone(),
-            scan.mapping,
             scan.field.clone(),
         );
         future_to_promise(async move {
@@ -342,7 +340,7 @@ impl Segmenter {
             }
             let inputs: Vec<Vec<f32>> = ks
                 .iter()
-                .map(|&k| model_input(&volume, k, &mapping, &config))
+                .map(|&k| model_input(&volume, k, &field.mapping, &config))
                 .collect();
             let probs = probabilities(&model, &config, &inputs, tta, &device)
                 .into_data_async()
