@@ -99,6 +99,35 @@ fn config_validation_rejects_nonsense() {
     assert!(c.validate().is_err());
 }
 
+/// A model card is untrusted input: one that asks for a network too large to build is refused
+/// before any weight is allocated, and the estimate used for that bounds the real count.
+#[test]
+fn config_validation_refuses_networks_too_large_to_build() {
+    for preset in Preset::ALL {
+        let config = preset.config().with_fine_step(Some(32));
+        let built = config.init(&Device::flex()).complexity([256, 256]).params as u64;
+        let estimate = config.approx_params();
+        assert!(
+            estimate >= built && estimate < 2 * built,
+            "{}: estimate {estimate}, built {built}",
+            preset.name()
+        );
+    }
+    let mut c = Preset::Paper.config();
+    c.backbone.widths = [2048; 4];
+    let e = c.validate().unwrap_err();
+    assert!(e.contains("parameters") && e.contains("67108864"), "{e}");
+    let mut c = Preset::Lite.config();
+    c.channels = 1 << 20;
+    assert!(c.validate().unwrap_err().contains("width"));
+    let mut c = Preset::Lite.config();
+    c.backbone.layers = [2, 2, 1000, 2];
+    assert!(c.validate().unwrap_err().contains("blocks"));
+    let mut c = Preset::Lite.config();
+    c.autofocus_rates = vec![6, 1 << 30];
+    assert!(c.validate().unwrap_err().contains("rates"));
+}
+
 #[test]
 fn folding_batch_norm_keeps_the_outputs() {
     use lungseg::fixed_weights::fixed_weights;

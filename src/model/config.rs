@@ -10,6 +10,13 @@ use super::ffrnet::FfrNet;
 const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
+/// Bounds on what a model card may ask for (the paper's network: widths ≤ 512, 6 blocks, rate 18).
+const MAX_WIDTH: usize = 2048;
+const MAX_BLOCKS: usize = 64;
+const MAX_RATE: usize = 256;
+/// At most 2^26 parameters (256 MiB as f32); the paper's network has about 26 million.
+const MAX_PARAMS: u64 = 1 << 26;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FfrNetConfig {
     /// Preset name, carried into model cards.
@@ -141,7 +148,58 @@ impl FfrNetConfig {
         if self.channels == 0 || self.autofocus_rates.is_empty() {
             return Err("channels and autofocus_rates must be non-empty".into());
         }
+        // A card from an untrusted file must not make us build a network that cannot fit in
+        // memory: every width, depth and rate is bounded well above the paper's.
+        let b = &self.backbone;
+        let widths = b.widths.iter().chain([&b.stem_width, &self.channels]);
+        if widths
+            .chain(self.fine_step.as_ref())
+            .any(|&w| !(1..=MAX_WIDTH).contains(&w))
+        {
+            return Err(format!("every width must be in 1..={MAX_WIDTH}"));
+        }
+        if b.layers.iter().any(|&n| !(1..=MAX_BLOCKS).contains(&n)) {
+            return Err(format!(
+                "every stage needs 1..={MAX_BLOCKS} blocks, got {:?}",
+                b.layers
+            ));
+        }
+        if self.autofocus_rates.len() > 8
+            || self
+                .autofocus_rates
+                .iter()
+                .any(|&r| !(1..=MAX_RATE).contains(&r))
+        {
+            return Err(format!(
+                "at most 8 autofocus rates, each in 1..={MAX_RATE}, got {:?}",
+                self.autofocus_rates
+            ));
+        }
+        let params = self.approx_params();
+        if params > MAX_PARAMS {
+            return Err(format!(
+                "a network of about {params} parameters is larger than the {MAX_PARAMS} that can be loaded"
+            ));
+        }
         Ok(())
+    }
+
+    /// An upper estimate of the parameter count, from the config alone (before building): a
+    /// residual block of inner width w holds at most 18·w² weights; each level's Autofocus
+    /// branches (one per rate and the 1×1) at most 9 · its input width · C, and the fusion
+    /// after them 9·C² per branch.
+    pub fn approx_params(&self) -> u64 {
+        let b = &self.backbone;
+        let c = self.channels as u64;
+        let stages: u64 = (b.layers.iter().zip(b.widths))
+            .map(|(&n, w)| n as u64 * 18 * (w as u64).pow(2))
+            .sum();
+        let stem = 49 * self.in_channels as u64 * b.stem_width as u64;
+        let rates = self.autofocus_rates.len() as u64;
+        let inputs: u64 = b.out_channels().iter().map(|&o| o as u64).sum();
+        let heads = (rates + 1) * 9 * inputs * c + 4 * (rates + 2) * 9 * c * c;
+        let fine = self.fine_step.map_or(0, |f| 18 * f as u64 * (c + f as u64));
+        stem + stages + heads + fine
     }
 
     pub fn init(&self, device: &Device) -> FfrNet {
