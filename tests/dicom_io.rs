@@ -455,3 +455,70 @@ fn anonymised_localizers_other_modalities_dicomdir_and_zip_are_handled() {
     let err = mr.volume(None).unwrap_err().to_string();
     assert!(err.contains("MR") && err.contains("not CT"), "{err}");
 }
+
+/// The `dicom` fuzz target's first finding: an element (in a TIFF-preambled file) declares
+/// ~2 GiB, which dicom-rs reserved before reading. Refused by name, before any allocation.
+#[test]
+fn an_element_longer_than_the_file_is_refused_before_it_is_allocated() {
+    let mut set = DicomSet::new();
+    set.add(
+        "found.dcm",
+        &fixture("../fuzz/dicom_oom_element_length.dcm"),
+    );
+    let reason = &set.skipped()[0].reason;
+    assert!(
+        reason.contains("claims") && reason.contains("truncated or its header is corrupt"),
+        "{reason}"
+    );
+
+    // A real slice whose Pixel Data length is patched to 4 GiB − 16: refused naming the element.
+    let mut bytes = read("fixtures/lidc_chest_slice0.dcm");
+    let at = bytes
+        .windows(8)
+        .rposition(|w| w[..4] == [0xE0, 0x7F, 0x10, 0x00])
+        .expect("pixel data");
+    let len_at = if &bytes[at + 4..at + 6] == b"OW" {
+        at + 8
+    } else {
+        at + 4
+    };
+    bytes[len_at..len_at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let mut set = DicomSet::new();
+    set.add("lying.dcm", &bytes);
+    let reason = &set.skipped()[0].reason;
+    assert!(
+        reason.contains("(7FE0,0010) claims 4294967280 bytes"),
+        "{reason}"
+    );
+    // The untouched slice still opens beside it.
+    set.add("good.dcm", &read("fixtures/lidc_chest_slice0.dcm"));
+    assert_eq!(set.volume(None).unwrap().volume.dims()[2], 1);
+}
+
+/// A deflated data set that inflates past the ratio cap is refused, not expanded: the real
+/// deflated slice's meta group, followed by 256 MiB of zeros deflated to ~250 kB (1,000×).
+#[test]
+fn a_deflate_bomb_is_refused() {
+    use std::io::Write;
+    let real = fixture("lidc0_deflated.dcm");
+    let group_length = u32::from_le_bytes(real[140..144].try_into().unwrap()) as usize;
+    let meta_end = 144 + group_length;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    // An element header (0008,0016) UI of length 0, then a private OB of 256 MiB of zeros.
+    enc.write_all(&[0x08, 0x00, 0x16, 0x00, b'U', b'I', 0, 0])
+        .unwrap();
+    enc.write_all(&[0x09, 0x00, 0x10, 0x10, b'O', b'B', 0, 0])
+        .unwrap();
+    enc.write_all(&(256u32 << 20).to_le_bytes()).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let mut bomb = real[..meta_end].to_vec();
+    bomb.extend(enc.finish().unwrap());
+    assert!(bomb.len() < 400_000, "{}", bomb.len());
+    let mut set = DicomSet::new();
+    set.add("bomb.dcm", &bomb);
+    let reason = &set.skipped()[0].reason;
+    assert!(reason.contains("decompression bomb"), "{reason}");
+}

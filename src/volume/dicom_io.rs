@@ -18,6 +18,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use nifti::NiftiHeader;
 use serde::Serialize;
 
+use super::dicom_lengths::check_lengths;
 use super::error::VolumeError;
 use super::nifti_io::{MAX_SIDE, MAX_VOXELS};
 use super::{Geometry, Volume};
@@ -270,6 +271,7 @@ fn list(series: &[SeriesInfo]) -> String {
 }
 
 fn parse(bytes: &[u8]) -> Result<DefaultDicomObject, String> {
+    check_lengths(bytes)?;
     let options = OpenFileOptions::new();
     // The preamble is optional in practice: some tools write the meta group at byte 0.
     let preamble = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {

@@ -2,6 +2,7 @@
 //! right way up and to write masks that overlay the scan.
 
 pub mod dicom_io;
+mod dicom_lengths;
 pub mod error;
 pub mod nifti_io;
 pub mod orientation;
