@@ -193,6 +193,24 @@ fn bad_input_gets_a_clear_error() {
         read_nifti(&lie).unwrap_err(),
         VolumeError::TooLarge { .. }
     ));
+    // A lying header inside a small .nii.gz: 512×512×600 int16 (315 MB) from a 0.5 MB file is
+    // refused before anything is expanded, naming the sizes and the limit.
+    let lie = gzip(&patched(|r| {
+        set_i16(r, 42, 512);
+        set_i16(r, 44, 512);
+        set_i16(r, 46, 600)
+    }));
+    let e = read_nifti(&lie).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VolumeError::GzipBomb {
+                claimed: 314_572_804,
+                ..
+            }
+        ) && e.to_string().contains("decompression bomb"),
+        "{e:?}"
+    );
     // Unsupported data type: complex64 (32).
     let e = read_nifti(&patched(|r| {
         set_i16(r, 70, 32);
@@ -229,4 +247,45 @@ fn scl_slope_and_inter_are_applied() {
 #[test]
 fn the_shared_data_is_where_tests_expect_it() {
     assert!(data("medseg/train/slices.csv").exists());
+}
+
+/// A gzip bomb: a real header for 512×512×600 int16 with 315 MB of zeros, which gzip to
+/// 0.3 MB (1,000×). Refused before it is expanded; the same header with CT-like noise
+/// (which expands ~2×) opens.
+#[test]
+fn a_gzip_bomb_is_refused_and_an_honest_large_file_is_not() {
+    use std::io::Write;
+    let mut head = patched(|r| {
+        set_i16(r, 42, 512);
+        set_i16(r, 44, 512);
+        set_i16(r, 46, 600)
+    });
+    let offset = f32::from_le_bytes(head[108..112].try_into().unwrap()) as usize;
+    head.truncate(offset);
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(&head).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..300 {
+        bomb.write_all(&zeros).unwrap();
+    }
+    bomb.write_all(&zeros[..512 * 512 * 600 * 2 - 300 * (1 << 20)])
+        .unwrap();
+    let bomb = bomb.finish().unwrap();
+    assert!(bomb.len() < 400_000, "{}", bomb.len());
+    let e = read_nifti(&bomb).unwrap_err();
+    assert!(matches!(e, VolumeError::GzipBomb { .. }), "{e:?}");
+    // The same geometry at 64×64×600 with noisy HU opens (it expands under 3×).
+    let mut small = patched(|r| {
+        set_i16(r, 42, 64);
+        set_i16(r, 44, 64);
+        set_i16(r, 46, 600)
+    });
+    small.truncate(offset);
+    let mut x = 12345u32;
+    for _ in 0..64 * 64 * 600 {
+        x = x.wrapping_mul(1664525).wrapping_add(1013904223);
+        small.extend_from_slice(&((x >> 20) as i16 - 1024).to_le_bytes());
+    }
+    let v = read_nifti(&gzip(&small)).expect("honest file opens");
+    assert_eq!(v.dims(), [64, 64, 600]);
 }

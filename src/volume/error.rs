@@ -14,6 +14,16 @@ pub enum VolumeError {
         "the file is truncated: the header promises {expected} bytes of voxel data but only {available} are there"
     )]
     Truncated { expected: u64, available: u64 },
+    #[error(
+        "the {compressed}-byte .nii.gz claims {claimed} bytes of voxel data, more than it may expand to ({limit} bytes: {ratio}× its size, at least {floor} MiB): refused as a decompression bomb or a lying header",
+        ratio = super::nifti_io::GZIP_RATIO,
+        floor = super::nifti_io::GZIP_FLOOR >> 20
+    )]
+    GzipBomb {
+        compressed: u64,
+        claimed: u64,
+        limit: u64,
+    },
     #[error("unsupported dimensions: {0}")]
     Dimensions(String),
     #[error(

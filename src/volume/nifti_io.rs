@@ -19,6 +19,12 @@ pub const MAX_VOXELS: u64 = 1 << 28;
 /// The most bytes of stored voxel data we decompress.
 pub const MAX_DATA_BYTES: u64 = 1 << 30;
 pub const MAX_SIDE: usize = 4096;
+/// A `.nii.gz` may expand to at most this many times its size (or [`GZIP_FLOOR`], whichever is
+/// larger) before it is refused as a decompression bomb. Real CT expands 1.4–2.5×, sparse
+/// label masks 10–60×; deflate itself cannot pass ~1,030×.
+pub const GZIP_RATIO: u64 = 400;
+/// Small files may expand this far whatever their ratio.
+pub const GZIP_FLOOR: u64 = 64 << 20;
 const HEADER_LEN: usize = 348;
 
 fn is_gzip(bytes: &[u8]) -> bool {
@@ -77,6 +83,14 @@ pub fn read_nifti(bytes: &[u8]) -> Result<Volume, VolumeError> {
     let offset = header.vox_offset as u64;
     // vox_offset counts from the start of the file; we already consumed the header.
     let skip = offset - HEADER_LEN as u64;
+    let limit = GZIP_FLOOR.max(GZIP_RATIO.saturating_mul(bytes.len() as u64));
+    if gz && skip + data_len > limit {
+        return Err(VolumeError::GzipBomb {
+            compressed: bytes.len() as u64,
+            claimed: skip + data_len,
+            limit,
+        });
+    }
     let mut rest = read_up_to(&mut reader, skip + data_len, gz)?;
     let available = (rest.len() as u64).saturating_sub(skip);
     if available < data_len {
