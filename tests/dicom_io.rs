@@ -522,3 +522,30 @@ fn a_deflate_bomb_is_refused() {
     let reason = &set.skipped()[0].reason;
     assert!(reason.contains("decompression bomb"), "{reason}");
 }
+
+/// The `dicom` fuzz target's second finding: Bits Stored 0 made dicom-pixeldata panic (and 32
+/// would ask it for a 2^32-entry lookup table). Refused by name; a real slice with the same
+/// edits is refused the same way.
+#[test]
+fn impossible_bit_depths_are_refused_not_panicked_on() {
+    let mut set = DicomSet::new();
+    set.add("found.dcm", &fixture("../fuzz/dicom_zero_bits_stored.dcm"));
+    assert_eq!(set.skipped().len(), 1, "{:?}", set.skipped());
+    for (stored, high) in [(0u16, 0u16), (32, 31), (17, 16)] {
+        let bytes = edited(0, |obj| {
+            use dicom_core::{DataElement, PrimitiveValue, VR};
+            let put = |obj: &mut dicom_object::DefaultDicomObject, tag, v: u16| {
+                obj.put(DataElement::new(tag, VR::US, PrimitiveValue::from(v)));
+            };
+            put(obj, dicom_dictionary_std::tags::BITS_STORED, stored);
+            put(obj, dicom_dictionary_std::tags::HIGH_BIT, high);
+        });
+        let mut set = DicomSet::new();
+        set.add("edited.dcm", &bytes);
+        let reason = &set.skipped()[0].reason;
+        assert!(
+            reason.contains(&format!("Bits Stored {stored}")),
+            "{reason}"
+        );
+    }
+}

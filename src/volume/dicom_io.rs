@@ -432,6 +432,7 @@ fn read_image(bytes: &[u8]) -> Result<(SliceHeader, Vec<f32>, String), String> {
         localizer: image_type.contains("LOCALIZER"),
     };
     fill_bit_depth(&mut obj);
+    check_bit_depth(&obj)?;
     let decoded = obj
         .decode_pixel_data()
         .map_err(|e| format!("its pixel data cannot be decoded ({e})"))?;
@@ -548,6 +549,20 @@ fn fill_bit_depth(obj: &mut DefaultDicomObject) {
             PrimitiveValue::from(stored - 1),
         ));
     }
+}
+
+/// dicom-rs panics on 0 bits stored and builds a 2^bits lookup table: CT stores 8–16 bits, so
+/// anything else is refused by name (a `dicom` fuzz finding).
+fn check_bit_depth(obj: &DefaultDicomObject) -> Result<(), String> {
+    let allocated = int(obj, tags::BITS_ALLOCATED).unwrap_or(16);
+    let stored = int(obj, tags::BITS_STORED).unwrap_or(allocated);
+    // High Bit is left alone: real encoders write odd values there, and dicom-rs copes.
+    if !matches!(allocated, 8 | 16 | 32) || !(1..=16.min(allocated)).contains(&stored) {
+        return Err(format!(
+            "Bits Allocated {allocated}, Bits Stored {stored}: CT is read with 1–16 bits stored in 8, 16 or 32 allocated"
+        ));
+    }
+    Ok(())
 }
 
 fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
