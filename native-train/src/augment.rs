@@ -5,15 +5,8 @@
 
 use lungseg::intensity::lung_window;
 
+use crate::data::Sample;
 use crate::rng::Rng;
-
-/// One training slice at the model's input size (row-major S × S), or a window of one
-/// (`Augment::crop`).
-#[derive(Debug, Clone)]
-pub struct Sample {
-    pub image: Vec<f32>,
-    pub labels: Vec<u8>,
-}
 
 /// Switches, so an ablation can turn a family off.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]

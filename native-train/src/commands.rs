@@ -8,24 +8,25 @@ use lungseg::intensity::{Window, detect, lung_window};
 use lungseg::loss::LossWeights;
 use lungseg::lung_field::LungField;
 use lungseg::metrics::{Report, Scores};
-use lungseg::model::{FfrNet, FfrNetConfig, Preset};
 use lungseg::pipeline::{SegmentOptions, TTA_NAME, mask_description, segment_slices};
 use lungseg::quantify::{Statistics, statistics};
-use lungseg::volume::{DicomSet, Volume, read_nifti, write_mask_nifti};
-use lungseg::weights::{ModelCard, load_for_inference, load_model, save_model};
+use lungseg::volume::{read_nifti, write_mask_nifti};
+use lungseg::weights::{ModelCard, save_model};
 
 use crate::augment::Augment;
 use crate::backend;
 use crate::checkpoint::write_atomic;
 use crate::data::{LabelledData, fold_split, sha256_hex};
-use crate::pretrain::InitOptions;
-use crate::pseudo::{Teacher, UnlabeledPool};
+use crate::experiments::pretrain::InitOptions;
+use crate::experiments::pseudo::{Teacher, UnlabeledPool};
+use crate::inputs::{load, load_inference, read_input};
+use crate::recipe::network;
 use crate::train::{PseudoOptions, PseudoSource, TrainOptions, fold_dir, train_run, validate};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Labelled folder; defaults to the project's shared MedSeg training data.
-    #[arg(long, default_value_os_t = crate::default_data())]
+    #[arg(long, default_value_os_t = crate::paths::default_data())]
     pub data: PathBuf,
     #[arg(long, default_value = "lite")]
     pub preset: String,
@@ -104,27 +105,6 @@ pub struct TrainArgs {
     /// network) instead of random ones; the classifier starts fresh.
     #[arg(long)]
     pub init: Option<PathBuf>,
-}
-
-/// The network a command's `--preset`, `--classes`, `--input-size` and `--fine-step` describe,
-/// checked.
-pub fn network(
-    preset: &str,
-    classes: usize,
-    input_size: Option<usize>,
-    fine_step: Option<usize>,
-) -> Result<FfrNetConfig, String> {
-    let preset = Preset::parse(preset)
-        .ok_or_else(|| format!("unknown preset `{preset}` (lite or paper)"))?;
-    let mut config = preset
-        .config()
-        .with_classes(classes)
-        .with_fine_step(fine_step);
-    if let Some(s) = input_size {
-        config = config.with_input_size(s);
-    }
-    config.validate()?;
-    Ok(config)
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
@@ -290,20 +270,9 @@ fn summary_scores(r: &Report) -> serde_json::Value {
     })
 }
 
-fn load(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    load_model(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// [`load`] with BatchNorm folded, for `eval` and `predict`.
-pub(crate) fn load_inference(path: &Path, device: &Device) -> Result<(FfrNet, ModelCard), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    load_for_inference(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    #[arg(long, default_value_os_t = crate::default_model())]
+    #[arg(long, default_value_os_t = crate::paths::default_model())]
     pub model: PathBuf,
     /// Score this label volume (e.g. a `predict` output) instead of running a model.
     #[arg(long, conflicts_with = "model")]
@@ -312,7 +281,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 2)]
     pub classes: usize,
     /// Labelled folder; defaults to the project's shared MedSeg training data.
-    #[arg(long, default_value_os_t = crate::default_data())]
+    #[arg(long, default_value_os_t = crate::paths::default_data())]
     pub data: PathBuf,
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -425,7 +394,7 @@ fn score_prediction(
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    #[arg(long, default_value_os_t = crate::default_model())]
+    #[arg(long, default_value_os_t = crate::paths::default_model())]
     pub model: PathBuf,
     /// A NIfTI file (`.nii`, `.nii.gz`), a DICOM file, or a folder of DICOM files (searched
     /// recursively).
@@ -494,60 +463,6 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
     if let Some(path) = a.stats {
         let text = serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?;
         write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// The scan at `path`: a NIfTI file, or DICOM (one file or a folder of them).
-pub(crate) fn read_input(path: &Path, series: Option<&str>) -> Result<Volume, String> {
-    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let mut files = Vec::new();
-    if path.is_dir() {
-        collect_files(path, &mut files).map_err(|e| at(&e))?;
-        files.sort();
-    } else {
-        let bytes = std::fs::read(path).map_err(|e| at(&e))?;
-        if !lungseg::volume::dicom_io::looks_like_dicom(&bytes) {
-            return read_nifti(&bytes).map_err(|e| at(&e));
-        }
-        files.push(path.to_path_buf());
-    }
-    let mut set = DicomSet::new();
-    for f in &files {
-        let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let name = f.strip_prefix(path).unwrap_or(f).display().to_string();
-        set.add(&name, &bytes);
-    }
-    let opened = set.volume(series).map_err(|e| at(&e))?;
-    eprintln!(
-        "DICOM series {} (\"{}\"): {}×{}×{} from {} file(s)",
-        opened.series.uid,
-        opened.series.description,
-        opened.volume.dims()[0],
-        opened.volume.dims()[1],
-        opened.volume.dims()[2],
-        set.image_count()
-    );
-    for w in &opened.warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(opened.volume)
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
-        // Hidden files and folder indexes (.DS_Store, Thumbs.db) are no one's scan; the page
-        // passes over the same ones.
-        if name.is_some_and(|n| n.starts_with('.') || n == "thumbs.db" || n == "desktop.ini") {
-            continue;
-        }
-        if path.is_dir() {
-            collect_files(&path, out)?;
-        } else {
-            out.push(path);
-        }
     }
     Ok(())
 }

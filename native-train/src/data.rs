@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use lungseg::intensity::{IntensityMapping, detect, lung_window};
 use lungseg::lung_field::LungField;
 use lungseg::metrics::IGNORE;
+use lungseg::model::FfrNetConfig;
+use lungseg::resample::{resize_bilinear, resize_nearest};
 use lungseg::volume::{Volume, read_nifti};
 
 use crate::rng::Rng;
@@ -218,4 +220,35 @@ pub fn sha256_hex<'a>(parts: impl IntoIterator<Item = &'a Vec<u8>>) -> String {
     let mut h = sha2::Sha256::new();
     parts.into_iter().for_each(|p| h.update(p));
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One training slice at the model's input size (row-major S × S), or a window of one
+/// (`Augment::crop`).
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub image: Vec<f32>,
+    pub labels: Vec<u8>,
+}
+
+/// Model-sized training slices (display orientation, [0, 1] and labels for `classes`).
+pub fn prepare_samples(
+    data: &LabelledData,
+    slices: &[usize],
+    config: &FfrNetConfig,
+) -> Vec<Sample> {
+    let g = &data.image.geometry;
+    let s = config.input_size;
+    let size = g.view.display_size(g.dims);
+    slices
+        .iter()
+        .map(|&k| {
+            let display = g.view.to_display(g.dims, data.image.slice(k));
+            let unit: Vec<f32> = display.iter().map(|&v| data.mapping.to_unit(v)).collect();
+            let labels = g.view.to_display(g.dims, data.truth(k, config.classes));
+            Sample {
+                image: resize_bilinear(&unit, size, [s, s]),
+                labels: resize_nearest(&labels, size, [s, s]),
+            }
+        })
+        .collect()
 }

@@ -1,27 +1,25 @@
 //! `native-train`: train, evaluate, predict with and export lungseg's FFRNet.
 
+// In the order they import each other: a module uses only modules above it.
 mod augment;
 mod backend;
 mod bench;
 mod checkpoint;
 mod commands;
 mod data;
-mod ema;
+mod experiments;
+mod inputs;
+mod logs;
 mod parallel;
 mod parity;
+mod paths;
 mod poly_lr;
-mod pretrain;
-mod pseudo;
+mod recipe;
 mod rng;
 mod scans;
 mod train;
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
-
-/// The model the web page ships, used when no --model is given.
-pub const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../www/model/lite.lungseg");
 
 #[derive(Parser)]
 #[command(
@@ -47,7 +45,7 @@ enum Command {
     /// Write the compact model file the browser loads, with its model card.
     Export(commands::ExportArgs),
     /// Self-supervised pretraining on unlabeled slices (restoration), for `train --init`.
-    Pretrain(pretrain::PretrainArgs),
+    Pretrain(experiments::pretrain::PretrainArgs),
     /// Dump weights, inputs, logits and one step's gradients for the PyTorch parity check (py/).
     Parity(parity::ParityArgs),
     /// burn flex against PyTorch CPU: forward and training-step times and peak memory.
@@ -72,7 +70,7 @@ fn main() {
         Command::Predict(a) => commands::predict(a),
         Command::Scans(a) => scans::scans(a),
         Command::Export(a) => commands::export(a),
-        Command::Pretrain(a) => pretrain::pretrain(a),
+        Command::Pretrain(a) => experiments::pretrain::pretrain(a),
         Command::Parity(a) => parity::parity(a),
         Command::Bench(a) => bench::bench(a),
         Command::Info {
@@ -85,13 +83,4 @@ fn main() {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
-}
-
-pub fn default_model() -> PathBuf {
-    PathBuf::from(DEFAULT_MODEL)
-}
-
-/// `shared/data/medseg/train`, where the build found the shared data (see the root build.rs).
-pub fn default_data() -> PathBuf {
-    PathBuf::from(lungseg::SHARED_DATA).join("medseg/train")
 }

@@ -21,8 +21,9 @@ use burn::prelude::*;
 use lungseg::loss::{LossWeights, segmentation_loss};
 use lungseg::model::{FfrNet, FfrNetConfig};
 
-use crate::augment::Sample;
-use crate::train::batch_tensors;
+use crate::data::Sample;
+use crate::recipe::batch_tensors;
+use crate::recipe::scalar;
 
 /// How one batch becomes gradients: the loss of the model on it, back-propagated.
 #[derive(Debug, Clone)]
@@ -66,10 +67,6 @@ impl Backward {
             ],
         }
     }
-}
-
-pub(crate) fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().iter::<f64>().next().unwrap_or(f64::NAN)
 }
 
 struct Job {
@@ -227,8 +224,8 @@ mod tests {
 
     use super::*;
     use crate::data::LabelledData;
-    use crate::ema::float_tensors;
-    use crate::train::prepare_samples;
+    use crate::data::prepare_samples;
+    use crate::recipe::float_tensors;
 
     /// Every gradient `grads` holds for `model`'s parameters, flat, in visiting order.
     fn flat(grads: &GradientsParams, model: &FfrNet) -> Vec<Vec<f32>> {
@@ -291,7 +288,7 @@ mod tests {
     /// BatchNorm running statistics are that device's.
     #[test]
     fn two_devices_on_a_repeated_batch_compute_one_devices_step() {
-        let data = LabelledData::load(&crate::default_data()).unwrap();
+        let data = LabelledData::load(&crate::paths::default_data()).unwrap();
         let (backward, config) = backward(0.5);
         let pair = prepare_samples(&data, &[3, 30], &config);
         let device = Device::flex().autodiff();
@@ -336,7 +333,7 @@ mod tests {
     /// over the batch wants.
     #[test]
     fn an_uneven_split_weights_each_share_by_its_size() {
-        let data = LabelledData::load(&crate::default_data()).unwrap();
+        let data = LabelledData::load(&crate::paths::default_data()).unwrap();
         let (backward, config) = backward(0.0);
         let three = prepare_samples(&data, &[3, 30, 45], &config);
         let device = Device::flex().autodiff();

@@ -14,7 +14,7 @@ use lungseg::model::{FfrNet, Preset};
 use lungseg::weights::load_model;
 
 use crate::data::LabelledData;
-use crate::train::prepare_samples;
+use crate::data::prepare_samples;
 
 #[derive(Args, Debug)]
 pub struct ParityArgs {
@@ -24,7 +24,7 @@ pub struct ParityArgs {
     #[arg(long, default_value = "random")]
     pub weights: String,
     /// Labelled folder; defaults to the project's shared MedSeg training data.
-    #[arg(long, default_value_os_t = crate::default_data())]
+    #[arg(long, default_value_os_t = crate::paths::default_data())]
     pub data: PathBuf,
     #[arg(long, value_delimiter = ',', default_value = "3,20")]
     pub slices: Vec<usize>,

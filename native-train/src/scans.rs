@@ -15,11 +15,11 @@ use lungseg::volume::{Volume, read_nifti};
 use serde::Serialize;
 
 use crate::backend;
-use crate::commands::{load_inference, read_input};
+use crate::inputs::{load_inference, read_input};
 
 #[derive(Args, Debug)]
 pub struct ScansArgs {
-    #[arg(long, default_value_os_t = crate::default_model())]
+    #[arg(long, default_value_os_t = crate::paths::default_model())]
     pub model: PathBuf,
     /// More scans: NIfTI files or DICOM folders (no reference).
     pub extra: Vec<PathBuf>,

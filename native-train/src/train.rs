@@ -8,23 +8,25 @@ use std::time::Instant;
 use burn::lr_scheduler::LrScheduler;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
-use indicatif::{ProgressBar, ProgressStyle};
-use lungseg::loss::{DistanceMaps, LossWeights};
+use lungseg::loss::LossWeights;
 use lungseg::metrics::{Report, evaluate};
 use lungseg::model::{FfrNet, FfrNetConfig};
 use lungseg::pipeline::{SegmentOptions, segment_slices};
-use lungseg::resample::{resize_bilinear, resize_nearest};
 use lungseg::weights::{ModelCard, save_model};
 use serde::Serialize;
 
-use crate::augment::{Augment, Sample};
+use crate::augment::Augment;
 use crate::checkpoint::{self, LoopState, write_atomic};
+use crate::data::Sample;
+use crate::data::prepare_samples;
 use crate::data::{LabelledData, Split};
-use crate::ema::{Ema, recalibrate};
+use crate::experiments::ema::{Ema, recalibrate};
+use crate::experiments::pretrain::{InitOptions, start_from};
+use crate::experiments::pseudo::{Teacher, UnlabeledPool};
+use crate::logs::{epoch_bar, jsonl, read_log};
 use crate::parallel::{Backward, Computed, DataParallel};
 use crate::poly_lr::PolyLr;
-use crate::pretrain::{InitOptions, start_from};
-use crate::pseudo::{Teacher, UnlabeledPool};
+use crate::recipe::batch_tensors;
 
 /// Everything that defines a training run.
 #[derive(Debug, Clone, Serialize)]
@@ -103,29 +105,6 @@ pub struct EpochLog {
     pub valid_dice_raw_pooled: Option<f64>,
 }
 
-/// Model-sized training slices (display orientation, [0, 1] and labels for `classes`).
-pub fn prepare_samples(
-    data: &LabelledData,
-    slices: &[usize],
-    config: &FfrNetConfig,
-) -> Vec<Sample> {
-    let g = &data.image.geometry;
-    let s = config.input_size;
-    let size = g.view.display_size(g.dims);
-    slices
-        .iter()
-        .map(|&k| {
-            let display = g.view.to_display(g.dims, data.image.slice(k));
-            let unit: Vec<f32> = display.iter().map(|&v| data.mapping.to_unit(v)).collect();
-            let labels = g.view.to_display(g.dims, data.truth(k, config.classes));
-            Sample {
-                image: resize_bilinear(&unit, size, [s, s]),
-                labels: resize_nearest(&labels, size, [s, s]),
-            }
-        })
-        .collect()
-}
-
 /// Validation at the scan's own resolution, through the same pipeline as `predict`.
 pub fn validate(
     model: &FfrNet,
@@ -155,47 +134,6 @@ pub fn validate(
         .collect();
     debug_assert!(preds.iter().all(|p| p.len() == plane));
     evaluate(preds.iter().map(Vec::as_slice).zip(truths), config.classes)
-}
-
-pub(crate) fn batch_tensors(
-    batch: &[Sample],
-    config: &FfrNetConfig,
-    scr: bool,
-    device: &Device,
-) -> (Tensor<4>, Tensor<3, Int>, Option<DistanceMaps>) {
-    // The input size, or the window's with `--crop`.
-    let n = batch.len();
-    let s = batch
-        .first()
-        .map_or(config.input_size, |b| b.labels.len().isqrt());
-    debug_assert!(
-        batch
-            .iter()
-            .all(|b| b.labels.len() == s * s && b.image.len() == s * s)
-    );
-    let mut img = Vec::with_capacity(n * config.in_channels * s * s);
-    for b in batch {
-        for _ in 0..config.in_channels {
-            img.extend_from_slice(&b.image);
-        }
-    }
-    let labels: Vec<i64> = batch
-        .iter()
-        .flat_map(|b| b.labels.iter().map(|&l| l as i64))
-        .collect();
-    let x = Tensor::<1>::from_floats(img.as_slice(), device).reshape([n, config.in_channels, s, s]);
-    let y = Tensor::<1, Int>::from_ints(labels.as_slice(), device).reshape([n, s, s]);
-    let d = scr.then(|| {
-        let (mut inside, mut outside) = (Vec::new(), Vec::new());
-        for b in batch {
-            let mask: Vec<bool> = b.labels.iter().map(|&l| l != 0).collect();
-            let (i, o) = DistanceMaps::host(&mask, s, s);
-            inside.extend(i);
-            outside.extend(o);
-        }
-        DistanceMaps::from_host(inside, outside, n, s, s, device)
-    });
-    (x, y, d)
 }
 
 /// The outcome of one run.
@@ -440,40 +378,6 @@ pub fn train_run(
         best_report,
         last_report,
     })
-}
-
-/// The progress bar of one epoch: iterations, running loss, speed and time left.
-pub(crate) fn epoch_bar(what: &str, epoch: usize, epochs: usize, iterations: usize) -> ProgressBar {
-    let bar = ProgressBar::new(iterations as u64);
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{what} {{prefix}} [{{bar:30}}] {{pos}}/{{len}} {{msg}} ({{per_sec}}, eta {{eta}})"
-        ))
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("{epoch}/{epochs}"));
-    bar
-}
-
-/// The rows of a JSON-lines log (none when it is missing; unreadable lines are skipped).
-pub(crate) fn read_log<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-/// `rows` as JSON lines, one object per line.
-pub(crate) fn jsonl<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    for r in rows {
-        serde_json::to_writer(&mut out, r).map_err(|e| e.to_string())?;
-        out.push(b'\n');
-    }
-    Ok(out)
 }
 
 /// log.jsonl (one JSON object per epoch) and log.csv, rewritten whole each epoch.

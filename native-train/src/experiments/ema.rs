@@ -7,7 +7,8 @@
 //! visited as float tensors), but averaged statistics do not fit averaged weights, so they are
 //! re-estimated ([`recalibrate`]) before the average is scored or saved.
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use crate::recipe::float_tensors;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::nn::BatchNormConfig;
 use burn::prelude::*;
 use lungseg::model::FfrNet;
@@ -64,21 +65,6 @@ pub fn recalibrate(model: &FfrNet, batches: &[Tensor<4>]) -> FfrNet {
     }
     m.valid()
         .with_batch_norm_momentum(BatchNormConfig::new(1).momentum)
-}
-
-/// Every float tensor of `model` (parameters and running statistics) in visiting order, flat.
-pub fn float_tensors(model: &FfrNet) -> Vec<Tensor<1>> {
-    struct Collect(Vec<Tensor<1>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let t = param.val();
-            let n = t.shape().num_elements();
-            self.0.push(t.reshape([n]));
-        }
-    }
-    let mut c = Collect(Vec::new());
-    model.visit(&mut c);
-    c.0
 }
 
 struct Blend {

@@ -17,16 +17,17 @@ use lungseg::model::{FfrNet, FfrNetConfig};
 use lungseg::weights::{ModelCard, load_model, save_model};
 use serde::Serialize;
 
-use crate::augment::{Augment, Sample};
+use crate::augment::Augment;
 use crate::backend;
 use crate::checkpoint::{self, LoopState, write_atomic};
-use crate::commands::network;
+use crate::data::Sample;
 use crate::data::sha256_hex;
-use crate::parallel::scalar;
+use crate::experiments::pseudo::UnlabeledPool;
+use crate::logs::{epoch_bar, jsonl, read_log};
 use crate::poly_lr::PolyLr;
-use crate::pseudo::UnlabeledPool;
+use crate::recipe::network;
+use crate::recipe::scalar;
 use crate::rng::Rng;
-use crate::train::{epoch_bar, jsonl, read_log};
 
 #[derive(Args, Debug)]
 pub struct PretrainArgs {

@@ -15,7 +15,7 @@ use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
-use crate::augment::Sample;
+use crate::data::Sample;
 use crate::data::{DataError, err, sha256_hex};
 use crate::rng::Rng;
 
@@ -420,7 +420,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = pool(tmp.path());
         let device = Device::flex();
-        let bytes = std::fs::read(crate::DEFAULT_MODEL).unwrap();
+        let bytes = std::fs::read(crate::paths::DEFAULT_MODEL).unwrap();
         let (model, card) = load_for_inference(&bytes, &device).unwrap();
         let t = card.config.input_size;
         let teacher = Teacher {
