@@ -549,3 +549,44 @@ fn impossible_bit_depths_are_refused_not_panicked_on() {
         );
     }
 }
+
+/// The `dicom` fuzz target's third finding: an RLE segment that decodes short made dicom-rs
+/// index past it (a panic). Refused by name; the real RLE fixture still decodes, and the same
+/// fixture with its last segment cut short or its segment count corrupted is refused.
+#[test]
+fn corrupt_rle_segments_are_refused_not_panicked_on() {
+    let mut set = DicomSet::new();
+    set.add("found.dcm", &fixture("../fuzz/dicom_rle_short_segment.dcm"));
+    let reason = &set.skipped()[0].reason;
+    assert!(reason.contains("RLE pixel data is corrupt"), "{reason}");
+
+    let real = fixture("lidc0_rle.dcm");
+    let frame_at = |bytes: &[u8]| {
+        // The second item after Pixel Data (the first is the basic offset table).
+        let px = bytes
+            .windows(4)
+            .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
+            .unwrap();
+        let bot_len = u32::from_le_bytes(bytes[px + 16..px + 20].try_into().unwrap()) as usize;
+        px + 20 + bot_len + 8
+    };
+    let at = frame_at(&real);
+    let mut count = real.clone();
+    count[at..at + 4].copy_from_slice(&200u32.to_le_bytes());
+    let mut short = real.clone();
+    let seg1 = u32::from_le_bytes(real[at + 8..at + 12].try_into().unwrap()) as usize;
+    // The MSB segment (segment 0) becomes a run of one literal byte padded with no-ops.
+    short[at + 64] = 0;
+    for b in &mut short[at + 66..at + seg1] {
+        *b = 0x80;
+    }
+    for (bytes, want) in [
+        (count, "200 segments"),
+        (short, "segment 0 decodes to 1 of"),
+    ] {
+        let mut set = DicomSet::new();
+        set.add("x.dcm", &bytes);
+        let reason = &set.skipped()[0].reason;
+        assert!(reason.contains(want), "{reason}");
+    }
+}

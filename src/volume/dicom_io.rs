@@ -368,6 +368,9 @@ fn read_image(bytes: &[u8]) -> Result<(SliceHeader, Vec<f32>, String), String> {
              CT is not supported yet: export the series as one file per slice"
         ));
     }
+    if ts_uid == RLE_LOSSLESS {
+        check_rle(&obj)?;
+    }
     let samples = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     if samples != 1 {
         return Err(format!(
@@ -563,6 +566,80 @@ fn check_bit_depth(obj: &DefaultDicomObject) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// dicom-rs's RLE decoder indexes past a segment that decodes short and slices by an unchecked
+/// segment count (a `dicom` fuzz finding, a panic in the page's worker): each segment of the
+/// frame is checked to decode to a full plane first (PackBits, DICOM PS3.5 G.3.1).
+fn check_rle(obj: &DefaultDicomObject) -> Result<(), String> {
+    let plane = (int(obj, tags::ROWS).unwrap_or(0).max(0) as usize)
+        * (int(obj, tags::COLUMNS).unwrap_or(0).max(0) as usize);
+    let fragments = obj
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().fragments())
+        .ok_or("RLE syntax but the pixel data is not encapsulated")?;
+    let bad = |why: String| Err(format!("its RLE pixel data is corrupt: {why}"));
+    let Some(frame) = fragments.first() else {
+        return bad("no fragment".into());
+    };
+    if frame.len() < 64 {
+        return bad(format!(
+            "a {}-byte fragment has no 64-byte RLE header",
+            frame.len()
+        ));
+    }
+    let word = |i: usize| u32::from_le_bytes(frame[4 * i..4 * i + 4].try_into().unwrap()) as usize;
+    let count = word(0);
+    if !(1..=15).contains(&count) {
+        return bad(format!("{count} segments (1 to 15 are possible)"));
+    }
+    for k in 0..count {
+        let (start, end) = (
+            word(k + 1),
+            if k + 1 < count {
+                word(k + 2)
+            } else {
+                frame.len()
+            },
+        );
+        let Some(segment) = frame.get(start..end) else {
+            return bad(format!(
+                "segment {k} spans bytes {start}..{end} of {}",
+                frame.len()
+            ));
+        };
+        let decoded = packbits_len(segment, plane);
+        if decoded < plane {
+            return bad(format!(
+                "segment {k} decodes to {decoded} of the {plane} bytes of a plane"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How many bytes PackBits `data` decodes to, counting no further than `limit`.
+fn packbits_len(data: &[u8], limit: usize) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < data.len() && n < limit {
+        let h = data[i] as i8;
+        i += 1;
+        match h {
+            0..=127 => {
+                let run = (h as usize + 1).min(data.len() - i);
+                n += run;
+                i += run;
+            }
+            -127..=-1 if i < data.len() => {
+                n += 1 - h as isize as usize;
+                i += 1;
+            }
+            _ => {}
+        }
+    }
+    n
 }
 
 fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
