@@ -7,7 +7,7 @@
 use burn::module::Module;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
+use burn::tensor::{Bytes, DType};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -36,9 +36,11 @@ pub enum ModelFileError {
     #[error("the model card is unreadable: {0}")]
     Card(String),
     #[error("the model card's network is invalid: {0}")]
-    Config(String),
+    Config(crate::model::InvalidConfig),
     #[error("the weights do not fit the network the card describes (another preset?): {0}")]
     Weights(String),
+    #[error("the weights store `{name}` as {dtype}; this program reads float32 weights")]
+    WeightType { name: String, dtype: String },
 }
 
 /// Serialises `model` with its card.
@@ -92,6 +94,7 @@ pub fn load_model(bytes: &[u8], device: &Device) -> Result<(FfrNet, ModelCard), 
     if weights.is_empty() {
         return Err(ModelFileError::Truncated("weights"));
     }
+    check_weight_types(weights)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
         .map_err(|e| ModelFileError::Weights(e.to_string()))?;
     let model = card
@@ -100,6 +103,21 @@ pub fn load_model(bytes: &[u8], device: &Device) -> Result<(FfrNet, ModelCard), 
         .try_load_record(record)
         .map_err(|e| ModelFileError::Weights(e.to_string()))?;
     Ok((model, card))
+}
+
+/// Every stored tensor must be float32, as [`save_model`] writes them: burn applies a record's
+/// tensors at their stored type, and an integer tensor in a float parameter panics at the first op.
+fn check_weight_types(weights: &[u8]) -> Result<(), ModelFileError> {
+    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+        .and_then(burn_pack::Reader::into_tensors)
+        .map_err(|e| ModelFileError::Weights(e.to_string()))?;
+    match tensors.into_iter().find(|t| t.dtype != DType::F32) {
+        Some(t) => Err(ModelFileError::WeightType {
+            name: t.name,
+            dtype: format!("{:?}", t.dtype),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// [`load_model`] for inference: BatchNorm folded into the convolutions.

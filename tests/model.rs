@@ -115,17 +115,17 @@ fn config_validation_refuses_networks_too_large_to_build() {
     }
     let mut c = Preset::Paper.config();
     c.backbone.widths = [2048; 4];
-    let e = c.validate().unwrap_err();
+    let e = c.validate().unwrap_err().to_string();
     assert!(e.contains("parameters") && e.contains("67108864"), "{e}");
     let mut c = Preset::Lite.config();
     c.channels = 1 << 20;
-    assert!(c.validate().unwrap_err().contains("width"));
+    assert!(c.validate().unwrap_err().to_string().contains("width"));
     let mut c = Preset::Lite.config();
     c.backbone.layers = [2, 2, 1000, 2];
-    assert!(c.validate().unwrap_err().contains("blocks"));
+    assert!(c.validate().unwrap_err().to_string().contains("blocks"));
     let mut c = Preset::Lite.config();
     c.autofocus_rates = vec![6, 1 << 30];
-    assert!(c.validate().unwrap_err().contains("rates"));
+    assert!(c.validate().unwrap_err().to_string().contains("rates"));
 }
 
 #[test]

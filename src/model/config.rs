@@ -120,33 +120,42 @@ impl FfrNetConfig {
     }
 
     /// Checks the fields a user (or a model card) can get wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
         if ![2, 4].contains(&self.classes) {
-            return Err(format!("classes must be 2 or 4, got {}", self.classes));
+            return Err(InvalidConfig(format!(
+                "classes must be 2 or 4, got {}",
+                self.classes
+            )));
         }
         if ![1, 3].contains(&self.in_channels) {
-            return Err(format!(
+            return Err(InvalidConfig(format!(
                 "in_channels must be 1 or 3, got {}",
                 self.in_channels
-            ));
+            )));
         }
         if self.mean.len() != self.in_channels || self.std.len() != self.in_channels {
-            return Err("mean and std need one value per input channel".into());
-        }
-        if self.std.iter().any(|&s| s.is_nan() || s <= 0.0) {
-            return Err("std must be positive".into());
-        }
-        if self.input_size < 32 || !self.input_size.is_multiple_of(8) || self.input_size > 2048 {
-            return Err(format!(
-                "input_size must be a multiple of 8 in 32..=2048, got {}",
-                self.input_size
+            return Err(InvalidConfig(
+                "mean and std need one value per input channel".into(),
             ));
         }
+        if self.std.iter().any(|&s| s.is_nan() || s <= 0.0) {
+            return Err(InvalidConfig("std must be positive".into()));
+        }
+        if self.input_size < 32 || !self.input_size.is_multiple_of(8) || self.input_size > 2048 {
+            return Err(InvalidConfig(format!(
+                "input_size must be a multiple of 8 in 32..=2048, got {}",
+                self.input_size
+            )));
+        }
         if self.fine_step == Some(0) {
-            return Err("a fine step needs at least one channel".into());
+            return Err(InvalidConfig(
+                "a fine step needs at least one channel".into(),
+            ));
         }
         if self.channels == 0 || self.autofocus_rates.is_empty() {
-            return Err("channels and autofocus_rates must be non-empty".into());
+            return Err(InvalidConfig(
+                "channels and autofocus_rates must be non-empty".into(),
+            ));
         }
         // A card from an untrusted file must not make us build a network that cannot fit in
         // memory: every width, depth and rate is bounded well above the paper's.
@@ -156,13 +165,15 @@ impl FfrNetConfig {
             .chain(self.fine_step.as_ref())
             .any(|&w| !(1..=MAX_WIDTH).contains(&w))
         {
-            return Err(format!("every width must be in 1..={MAX_WIDTH}"));
+            return Err(InvalidConfig(format!(
+                "every width must be in 1..={MAX_WIDTH}"
+            )));
         }
         if b.layers.iter().any(|&n| !(1..=MAX_BLOCKS).contains(&n)) {
-            return Err(format!(
+            return Err(InvalidConfig(format!(
                 "every stage needs 1..={MAX_BLOCKS} blocks, got {:?}",
                 b.layers
-            ));
+            )));
         }
         if self.autofocus_rates.len() > 8
             || self
@@ -170,16 +181,16 @@ impl FfrNetConfig {
                 .iter()
                 .any(|&r| !(1..=MAX_RATE).contains(&r))
         {
-            return Err(format!(
+            return Err(InvalidConfig(format!(
                 "at most 8 autofocus rates, each in 1..={MAX_RATE}, got {:?}",
                 self.autofocus_rates
-            ));
+            )));
         }
         let params = self.approx_params();
         if params > MAX_PARAMS {
-            return Err(format!(
+            return Err(InvalidConfig(format!(
                 "a network of about {params} parameters is larger than the {MAX_PARAMS} that can be loaded"
-            ));
+            )));
         }
         Ok(())
     }
@@ -206,3 +217,8 @@ impl FfrNetConfig {
         FfrNet::new(self, device)
     }
 }
+
+/// What is wrong with a network configuration, in words a user (or a model card's author) can act on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidConfig(pub String);

@@ -17,5 +17,5 @@ pub mod peer_fuse;
 pub mod resize;
 pub mod winograd;
 
-pub use config::{FfrNetConfig, Preset};
+pub use config::{FfrNetConfig, InvalidConfig, Preset};
 pub use ffrnet::FfrNet;
