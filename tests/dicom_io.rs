@@ -590,3 +590,44 @@ fn corrupt_rle_segments_are_refused_not_panicked_on() {
         assert!(reason.contains(want), "{reason}");
     }
 }
+
+/// The `dicom` fuzz target's fourth finding: the meta group length (0002,0000) written with VR
+/// TM instead of UL. dicom-rs reads it whatever its VR, but the length check skipped such files,
+/// so a later element's bogus length (3 GB) was reserved. Now read the same way: refused by name.
+#[test]
+fn a_group_length_with_another_vr_does_not_skip_the_length_check() {
+    let mut set = DicomSet::new();
+    set.add(
+        "found.dcm",
+        &fixture("../fuzz/dicom_oom_group_length_vr.dcm"),
+    );
+    assert_eq!(set.skipped().len(), 1, "{:?}", set.skipped());
+    let reason = &set.skipped()[0].reason;
+    assert!(reason.contains("claims"), "{reason}");
+
+    // A real slice with the group length's VR changed to TM opens as before...
+    let mut bytes = read("fixtures/lidc_chest_slice0.dcm");
+    assert_eq!(&bytes[132..138], b"\x02\x00\x00\x00UL");
+    bytes[136..138].copy_from_slice(b"TM");
+    let mut set = DicomSet::new();
+    set.add("tm.dcm", &bytes);
+    assert!(set.skipped().is_empty(), "{:?}", set.skipped());
+    // ...and with its Pixel Data length also patched to 4 GiB − 16 it is refused, naming it.
+    let at = bytes
+        .windows(8)
+        .rposition(|w| w[..4] == [0xE0, 0x7F, 0x10, 0x00])
+        .expect("pixel data");
+    let len_at = if &bytes[at + 4..at + 6] == b"OW" {
+        at + 8
+    } else {
+        at + 4
+    };
+    bytes[len_at..len_at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let mut set = DicomSet::new();
+    set.add("lying.dcm", &bytes);
+    let reason = &set.skipped()[0].reason;
+    assert!(
+        reason.contains("(7FE0,0010) claims 4294967280 bytes"),
+        "{reason}"
+    );
+}

@@ -39,11 +39,11 @@ pub fn check_lengths(bytes: &[u8]) -> Result<(), String> {
     let explicit_le = TransferSyntaxRegistry
         .get("1.2.840.10008.1.2.1")
         .expect("explicit VR little endian is always registered");
-    let Some(group_length) = meta_group_length(meta) else {
+    let Some((group_length, first)) = meta_group_length(meta, explicit_le) else {
         return Ok(());
     };
     // dicom-rs reads the meta group by its declared group length, whatever groups it holds.
-    let (meta_end, uid) = walk(meta, explicit_le, 12, 12 + group_length as u64)?;
+    let (meta_end, uid) = walk(meta, explicit_le, first, first + group_length)?;
     let Some(ts) = uid.and_then(|u| TransferSyntaxRegistry.get(&u)) else {
         return Ok(());
     };
@@ -56,11 +56,27 @@ pub fn check_lengths(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-/// The value of (0002,0000), which must come first and be 4 bytes long, as dicom-rs requires.
-fn meta_group_length(meta: &[u8]) -> Option<usize> {
-    let head = meta.get(..12)?;
-    (head[..8] == [0x02, 0x00, 0x00, 0x00, b'U', b'L', 0x04, 0x00])
-        .then(|| u32::from_le_bytes(head[8..12].try_into().unwrap()) as usize)
+/// The value of (0002,0000), which must come first and be 4 bytes long. Read as dicom-rs reads
+/// it, whatever VR it is written with (a fuzz finding: a group length written as TM was
+/// skipped here and dicom-rs then reserved a later element's 3 GB length).
+/// Returns the length and where the group's elements start.
+fn meta_group_length(
+    meta: &[u8],
+    explicit_le: &dicom_encoding::TransferSyntax,
+) -> Option<(u64, u64)> {
+    let decoder = explicit_le.decoder_for::<Cursor<&[u8]>>()?;
+    let mut cur = Cursor::new(meta);
+    let (header, _) = decoder.decode_header(&mut cur).ok()?;
+    let at = cur.position() as usize;
+    (header.tag() == Tag(0x0002, 0x0000) && header.len.get() == Some(4))
+        .then(|| meta.get(at..at + 4))
+        .flatten()
+        .map(|v| {
+            (
+                u64::from(u32::from_le_bytes(v.try_into().unwrap())),
+                at as u64 + 4,
+            )
+        })
 }
 
 /// Walks element headers of `data` from byte `from` to `until` (or the end); returns where the walk stopped and the
