@@ -1,8 +1,9 @@
 //! Choosing the device: `flex` (CPU) is always there; GPU backends are compile-time features.
 
+use crate::error::TrainError;
 use burn::prelude::*;
 
-pub fn device(name: &str) -> Result<Device, String> {
+pub fn device(name: &str) -> anyhow::Result<Device> {
     opens(name, None)
 }
 
@@ -10,14 +11,19 @@ pub fn device(name: &str) -> Result<Device, String> {
 /// [`device`]; with several, GPUs 0 to n − 1, each of which must open. On `flex` they are `n`
 /// workers sharing the CPU (how the data-parallel path is tested; on two cores, two workers
 /// also keep both busier than one).
-pub fn devices(name: &str, n: usize) -> Result<Vec<Device>, String> {
+pub fn devices(name: &str, n: usize) -> anyhow::Result<Vec<Device>> {
     match n {
-        0 => Err("--devices must be at least 1".into()),
+        0 => Err(TrainError::Options("--devices must be at least 1".into()).into()),
         1 => Ok(vec![device(name)?]),
         n => (0..n)
             .map(|i| {
-                opens(name, Some(i))
-                    .map_err(|e| format!("{e} (--devices {n} trains on GPUs 0 to {})", n - 1))
+                opens(name, Some(i)).map_err(|e| {
+                    TrainError::Backend(format!(
+                        "{e} (--devices {n} trains on GPUs 0 to {})",
+                        n - 1
+                    ))
+                    .into()
+                })
             })
             .collect(),
     }
@@ -28,7 +34,7 @@ pub fn devices(name: &str, n: usize) -> Result<Vec<Device>, String> {
     not(any(feature = "wgpu", feature = "vulkan", feature = "cuda")),
     allow(unused_variables)
 )]
-fn opens(name: &str, index: Option<usize>) -> Result<Device, String> {
+fn opens(name: &str, index: Option<usize>) -> anyhow::Result<Device> {
     #[cfg(any(feature = "wgpu", feature = "vulkan"))]
     let kind = index.map_or(burn::tensor::DeviceKind::DefaultDevice, |i| {
         burn::tensor::DeviceKind::DiscreteGpu(i)
@@ -43,12 +49,14 @@ fn opens(name: &str, index: Option<usize>) -> Result<Device, String> {
         "cuda" => opened(name, index, move || Device::cuda(index.unwrap_or(0))),
         // Reached only by the names whose feature is off (the arms above take the others).
         #[allow(unreachable_patterns)]
-        "wgpu" | "vulkan" | "cuda" => Err(format!(
+        "wgpu" | "vulkan" | "cuda" => Err(TrainError::Backend(format!(
             "backend `{name}` was not compiled in; rebuild with `cargo run -p native-train --release --features {name} -- …`"
-        )),
-        other => Err(format!(
+        ))
+        .into()),
+        other => Err(TrainError::Backend(format!(
             "unknown backend `{other}` (flex, wgpu, vulkan or cuda)"
-        )),
+        ))
+        .into()),
     }
 }
 
@@ -60,7 +68,7 @@ fn opened(
     name: &str,
     index: Option<usize>,
     open: impl FnOnce() -> Device + std::panic::UnwindSafe,
-) -> Result<Device, String> {
+) -> anyhow::Result<Device> {
     use std::sync::{Arc, Mutex};
     let first: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = first.clone();
@@ -80,10 +88,10 @@ fn opened(
     result.map_err(|_| {
         let cause = first.lock().unwrap_or_else(|e| e.into_inner()).take();
         let which = index.map_or("the GPU".to_string(), |i| format!("GPU {i}"));
-        format!(
+        anyhow::Error::from(TrainError::Backend(format!(
             "backend `{name}`: {which} could not be opened ({}); check the driver (for wgpu/vulkan: \
              the Vulkan loader libvulkan1 and the vendor's ICD), or use `--backend flex`",
             cause.unwrap_or_else(|| "no reason given".into())
-        )
+        )))
     })
 }

@@ -2,6 +2,7 @@
 //! by side in one run. Every measurement runs in its own process (this binary again, or
 //! `py/bench_torch.py`), so its peak resident memory is its own.
 
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
@@ -127,10 +128,10 @@ struct Row {
     gflop: Option<f64>,
 }
 
-pub fn bench(a: BenchArgs) -> Result<(), String> {
+pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
     if let Some(spec) = &a.one {
         let p: Vec<&str> = spec.split(',').collect();
-        let preset = Preset::parse(p[0]).ok_or("preset")?;
+        let preset = Preset::parse(p[0]).context("preset")?;
         let device = backend::device(&a.backend)?;
         let secs = measure_burn(
             preset,
@@ -146,7 +147,7 @@ pub fn bench(a: BenchArgs) -> Result<(), String> {
     }
     // A backend this build lacks is refused here, before any measurement.
     backend::device(&a.backend)?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe()?;
     let py_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../py");
     let torch_ok = Command::new(&a.python)
         .args(["-c", "import torch"])
@@ -160,10 +161,9 @@ pub fn bench(a: BenchArgs) -> Result<(), String> {
     }
     let mut rows = Vec::new();
     for name in &a.presets {
-        let preset = Preset::parse(name).ok_or_else(|| format!("unknown preset `{name}`"))?;
+        let preset = Preset::parse(name).with_context(|| format!("unknown preset `{name}`"))?;
         let cfg_path = std::env::temp_dir().join(format!("lungseg-bench-{name}.json"));
-        std::fs::write(&cfg_path, serde_json::to_string(&preset.config()).unwrap())
-            .map_err(|e| e.to_string())?;
+        std::fs::write(&cfg_path, serde_json::to_string(&preset.config()).unwrap())?;
         let gflop_256 = preset
             .config()
             .init(&Device::flex())
@@ -193,9 +193,8 @@ pub fn bench(a: BenchArgs) -> Result<(), String> {
                 ])
                 .env("RAYON_NUM_THREADS", a.threads.to_string())
                 .output()
-                .map_err(|e| e.to_string())
                 .map(parse)?
-                .ok_or("burn measurement failed")?;
+                .context("burn measurement failed")?;
             let torch_mode = if mode == "train" { "train" } else { "forward" };
             let torch = if torch_ok {
                 Command::new(&a.python)

@@ -1,6 +1,8 @@
 //! Training checkpoints: model, optimiser, scheduler and loop state in one file, written to a
 //! temporary file and renamed, so an interrupted run always keeps its last complete checkpoint.
 
+use crate::error::TrainError;
+use anyhow::Context;
 use std::path::Path;
 
 use burn::module::Module;
@@ -59,27 +61,24 @@ pub fn save(
     sched: &PolyLr,
     state: &LoopState,
     ema: Option<&FfrNet>,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let mut out = MAGIC.to_vec();
-    section(
-        &mut out,
-        &serde_json::to_vec(state).map_err(|e| e.to_string())?,
-    );
+    section(&mut out, &serde_json::to_vec(state)?);
     section(&mut out, &record_bytes(model)?);
-    section(&mut out, &optim.into_bytes().map_err(|e| e.to_string())?);
+    section(&mut out, &optim.into_bytes()?);
     section(&mut out, &sched.to_record_bytes()?);
     if let Some(ema) = ema {
         section(&mut out, &record_bytes(ema)?);
     }
-    write_atomic(path, &out).map_err(|e| format!("{}: {e}", path.display()))
+    write_atomic(path, &out).with_context(|| format!("writing {}", path.display()))
 }
 
-fn record_bytes(model: &FfrNet) -> Result<Bytes, String> {
+fn record_bytes(model: &FfrNet) -> anyhow::Result<Bytes> {
     model
         .clone()
         .into_record()
         .into_bytes()
-        .map_err(|e| e.to_string())
+        .map_err(anyhow::Error::from)
 }
 
 fn sections(bytes: &[u8]) -> Option<Vec<&[u8]>> {
@@ -112,18 +111,20 @@ pub fn load(
     optim: ModuleOptimizer,
     sched: &mut PolyLr,
     ema: Option<FfrNet>,
-) -> Result<Restored, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bad = |what: &str| format!("{}: not a complete checkpoint ({what})", path.display());
+) -> anyhow::Result<Restored> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bad =
+        |what: &str| TrainError::mismatch(path, format!("not a complete checkpoint ({what})"));
     let parts = sections(&bytes)
         .filter(|p| matches!(p.len(), 4 | 5))
         .ok_or_else(|| bad("framing"))?;
     let state: LoopState = serde_json::from_slice(parts[0]).map_err(|e| bad(&e.to_string()))?;
     if state.fingerprint != fingerprint {
-        return Err(format!(
-            "{}: the checkpoint belongs to a run with other options or another split",
-            path.display()
-        ));
+        return Err(TrainError::mismatch(
+            path,
+            "the checkpoint belongs to a run with other options or another split",
+        )
+        .into());
     }
     let load_model = |model: FfrNet, bytes: &[u8]| {
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
@@ -151,7 +152,7 @@ pub fn load(
 }
 
 impl PolyLr {
-    fn to_record_bytes(&self) -> Result<Vec<u8>, String> {
-        serde_json::to_vec(&self.iteration).map_err(|e| e.to_string())
+    fn to_record_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        Ok(serde_json::to_vec(&self.iteration)?)
     }
 }

@@ -1,5 +1,7 @@
 //! The subcommands, as plain functions over parsed arguments.
 
+use crate::error::TrainError;
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -107,43 +109,51 @@ pub struct TrainArgs {
     pub init: Option<PathBuf>,
 }
 
-pub fn train(a: TrainArgs) -> Result<(), String> {
+pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     let config = network(&a.preset, a.classes, a.input_size, a.fine_step)?;
     if let Some(c) = a.crop {
         // A window is an input the network must take, so the input size's rule applies to it.
         if c >= config.input_size {
-            return Err(format!(
+            return Err(TrainError::Options(format!(
                 "--crop {c}: a window must be smaller than the input size ({})",
                 config.input_size
-            ));
+            ))
+            .into());
         }
-        (config.clone().with_input_size(c).validate()).map_err(|e| format!("--crop {c}: {e}"))?;
+        (config.clone().with_input_size(c).validate())
+            .map_err(|e| TrainError::Options(format!("--crop {c}: {e}")))?;
     }
     if a.unlabeled.is_some() && a.pseudo_per_epoch == 0 {
-        return Err("--pseudo-per-epoch must be positive with --unlabeled".into());
+        return Err(TrainError::Options(
+            "--pseudo-per-epoch must be positive with --unlabeled".into(),
+        )
+        .into());
     }
     if a.ema.is_some_and(|d| !(0.0..1.0).contains(&d)) {
-        return Err("--ema is a decay in [0, 1), e.g. 0.99".into());
+        return Err(TrainError::Options("--ema is a decay in [0, 1), e.g. 0.99".into()).into());
     }
     if a.batch_size == 0 || a.epochs == 0 {
-        return Err("--batch-size and --epochs must be positive".into());
+        return Err(
+            TrainError::Options("--batch-size and --epochs must be positive".into()).into(),
+        );
     }
     if a.max_iterations == Some(0) {
         // It would train nothing, save no model and report a best epoch of 0.
-        return Err("--max-iterations must be positive".into());
+        return Err(TrainError::Options("--max-iterations must be positive".into()).into());
     }
     if a.batch_size < a.devices {
-        return Err(format!(
+        return Err(TrainError::Options(format!(
             "--batch-size {} cannot be split over --devices {}: each device needs a slice",
             a.batch_size, a.devices
-        ));
+        ))
+        .into());
     }
     let devices: Vec<Device> = backend::devices(&a.backend, a.devices)?
         .into_iter()
         .map(Device::autodiff)
         .collect();
     let device = devices[0].clone();
-    let data = LabelledData::load(&a.data).map_err(|e| e.to_string())?;
+    let data = LabelledData::load(&a.data)?;
     let folds = a.folds.unwrap_or(5);
     let fold_list: Vec<usize> = if a.folds.is_some() {
         (0..folds).collect()
@@ -154,12 +164,15 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     let mut summary = Vec::new();
     for &fold in &fold_list {
         if fold >= folds {
-            return Err(format!("--fold {fold} is out of range for {folds} folds"));
+            return Err(TrainError::Options(format!(
+                "--fold {fold} is out of range for {folds} folds"
+            ))
+            .into());
         }
         let split = fold_split(&data.groups, folds, fold, a.split_seed.unwrap_or(a.seed));
         let pseudo = match (&a.unlabeled, &a.teacher) {
             (Some(dir), Some(teacher)) => Some(PseudoSource {
-                pool: UnlabeledPool::load(dir).map_err(|e| e.to_string())?,
+                pool: UnlabeledPool::load(dir)?,
                 teacher: Teacher::load(
                     teacher,
                     &config,
@@ -255,8 +268,8 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
                 "dice_pooled": stats(field("dice_pooled", "best")),
             },
         });
-        let text = serde_json::to_string_pretty(&cv).map_err(|e| e.to_string())?;
-        write_atomic(&a.out.join("cv.json"), text.as_bytes()).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(&cv)?;
+        write_atomic(&a.out.join("cv.json"), text.as_bytes())?;
         println!("{text}");
     }
     Ok(())
@@ -303,17 +316,18 @@ fn row(name: &str, kind: &str, s: &Scores) -> String {
     )
 }
 
-pub fn eval(a: EvalArgs) -> Result<(), String> {
-    let data = LabelledData::load(&a.data).map_err(|e| e.to_string())?;
+pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    let data = LabelledData::load(&a.data)?;
     let slices: Vec<usize> = a
         .slices
         .clone()
         .unwrap_or_else(|| (0..data.slices()).collect());
     if let Some(bad) = slices.iter().find(|&&z| z >= data.slices()) {
-        return Err(format!(
+        return Err(TrainError::Options(format!(
             "slice {bad} is out of range ({} slices)",
             data.slices()
-        ));
+        ))
+        .into());
     }
     let (report, what) = match &a.prediction {
         Some(path) => (
@@ -347,14 +361,14 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
         println!("{}", row(&c.name, "pooled", &c.pooled));
     }
     if let Some(path) = a.json {
-        let mut json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        let mut json = serde_json::to_value(&report)?;
         json["tta"] = a.tta.into();
         if a.tta {
             // Which views: `--tta` was the mirror pair alone before the zoomed views came.
             json["tta_views"] = TTA_NAME.into();
         }
-        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(&json)?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -365,19 +379,22 @@ fn score_prediction(
     data: &LabelledData,
     slices: &[usize],
     classes: usize,
-) -> Result<Report, String> {
+) -> anyhow::Result<Report> {
     if ![2, 4].contains(&classes) {
-        return Err("--classes must be 2 or 4".into());
+        return Err(TrainError::Options("--classes must be 2 or 4".into()).into());
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let pred = read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let pred = read_nifti(&bytes).with_context(|| format!("reading {}", path.display()))?;
     if pred.dims() != data.image.dims() {
-        return Err(format!(
-            "{}: dimensions {:?} differ from the data's {:?}",
-            path.display(),
-            pred.dims(),
-            data.image.dims()
-        ));
+        return Err(TrainError::mismatch(
+            path,
+            format!(
+                "dimensions {:?} differ from the data's {:?}",
+                pred.dims(),
+                data.image.dims()
+            ),
+        )
+        .into());
     }
     let labels: Vec<u8> = pred
         .data
@@ -421,7 +438,7 @@ pub struct PredictArgs {
     pub tta: bool,
 }
 
-pub fn predict(a: PredictArgs) -> Result<(), String> {
+pub fn predict(a: PredictArgs) -> anyhow::Result<()> {
     let device = backend::device(&a.backend)?;
     let (model, card) = load_inference(&a.model, &device)?;
     let volume = read_input(&a.input, a.series.as_deref())?;
@@ -430,10 +447,16 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
             level: *level,
             width: *width,
         },
-        Some(_) => return Err("--window takes LEVEL,WIDTH with a positive width".into()),
+        Some(_) => {
+            return Err(TrainError::Options(
+                "--window takes LEVEL,WIDTH with a positive width".into(),
+            )
+            .into());
+        }
         None => lung_window(),
     };
-    let mapping = detect(&volume, window).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let mapping =
+        detect(&volume, window).with_context(|| format!("reading {}", a.input.display()))?;
     let field = LungField::of(&volume, &mapping);
     let nz = volume.dims()[2];
     let bar = indicatif::ProgressBar::new(nz as u64);
@@ -456,13 +479,14 @@ pub fn predict(a: PredictArgs) -> Result<(), String> {
     }
     bar.finish_and_clear();
     let desc = mask_description(&card.config.name, a.tta);
-    let out = write_mask_nifti(&volume.geometry, &labels, &desc).map_err(|e| e.to_string())?;
-    write_atomic(&a.output, &out).map_err(|e| format!("{}: {e}", a.output.display()))?;
+    let out = write_mask_nifti(&volume.geometry, &labels, &desc)?;
+    write_atomic(&a.output, &out).with_context(|| format!("writing {}", a.output.display()))?;
     let stats: Statistics = statistics(&volume, &field, &labels, card.config.classes);
     eprintln!("{}", stats.summary());
     if let Some(path) = a.stats {
-        let text = serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?;
-        write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(&stats)?;
+        write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -494,7 +518,7 @@ fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-pub fn export(a: ExportArgs) -> Result<(), String> {
+pub fn export(a: ExportArgs) -> anyhow::Result<()> {
     let src = if a.model.is_dir() {
         a.model.join("best.lungseg")
     } else {
@@ -512,8 +536,8 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
             }),
         );
     }
-    let bytes = save_model(&model, &card).map_err(|e| e.to_string())?;
-    write_atomic(&a.out, &bytes).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    let bytes = save_model(&model, &card)?;
+    write_atomic(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
     let card_path = a.out.with_extension("card.json");
     // The card beside the file also names the file's hash: the page keys its cached copy of
     // the weights by it, so a newly shipped model replaces the old one, and checks downloads.
@@ -527,9 +551,9 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
         card: &card,
         weights_sha256: sha256_hex([&bytes]),
     };
-    let text = serde_json::to_string_pretty(&beside).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&beside)?;
     write_atomic(&card_path, text.as_bytes())
-        .map_err(|e| format!("{}: {e}", card_path.display()))?;
+        .with_context(|| format!("writing {}", card_path.display()))?;
     eprintln!(
         "wrote {} ({} bytes) and {}",
         a.out.display(),
@@ -539,7 +563,7 @@ pub fn export(a: ExportArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub fn info(preset: &str, classes: usize, fine_step: Option<usize>) -> Result<(), String> {
+pub fn info(preset: &str, classes: usize, fine_step: Option<usize>) -> anyhow::Result<()> {
     let config = network(preset, classes, None, fine_step)?;
     let model = config.init(&Device::flex());
     let s = config.input_size;

@@ -30,10 +30,10 @@ pub(crate) fn read_log<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
 }
 
 /// `rows` as JSON lines, one object per line.
-pub(crate) fn jsonl<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, String> {
+pub(crate) fn jsonl<T: Serialize>(rows: &[T]) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     for r in rows {
-        serde_json::to_writer(&mut out, r).map_err(|e| e.to_string())?;
+        serde_json::to_writer(&mut out, r)?;
         out.push(b'\n');
     }
     Ok(out)

@@ -7,6 +7,7 @@ mod bench;
 mod checkpoint;
 mod commands;
 mod data;
+mod error;
 mod experiments;
 mod inputs;
 mod logs;
@@ -80,7 +81,7 @@ fn main() {
         } => commands::info(&preset, classes, fine_step),
     };
     if let Err(e) = result {
-        eprintln!("error: {e}");
+        eprintln!("error: {e:#}");
         std::process::exit(1);
     }
 }

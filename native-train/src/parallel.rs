@@ -12,6 +12,7 @@
 //! batch-mean one, as with one device, except that BatchNorm normalises each share with its own
 //! statistics (as PyTorch's DistributedDataParallel does without SyncBatchNorm).
 
+use crate::error::TrainError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
@@ -115,17 +116,18 @@ impl DataParallel {
     }
 
     /// The batch's gradients on the main device, and its loss terms.
-    pub fn backward(&self, model: &FfrNet, batch: Vec<Sample>) -> Result<Computed, String> {
+    pub fn backward(&self, model: &FfrNet, batch: Vec<Sample>) -> anyhow::Result<Computed> {
         if self.workers.is_empty() {
             return Ok(self.backward.run(model, &batch, None, &self.main));
         }
         let n = batch.len();
         let shares = split(batch, self.workers.len());
         if shares.iter().any(Vec::is_empty) {
-            return Err(format!(
+            return Err(TrainError::Options(format!(
                 "a batch of {n} cannot be split over {} devices",
                 self.workers.len()
-            ));
+            ))
+            .into());
         }
         for (worker, share) in self.workers.iter().zip(shares) {
             let job = Job {
@@ -136,7 +138,7 @@ impl DataParallel {
             worker
                 .jobs
                 .send(job)
-                .map_err(|_| "a training device's worker has stopped".to_string())?;
+                .map_err(|_| TrainError::Step("a device: its worker has stopped".into()))?;
         }
         let mut computed: Vec<Option<Computed>> = self.workers.iter().map(|_| None).collect();
         let mut failures = Vec::new();
@@ -144,14 +146,14 @@ impl DataParallel {
             let (i, result) = self
                 .results
                 .recv()
-                .map_err(|_| "the training devices' workers have stopped".to_string())?;
+                .map_err(|_| TrainError::Step("every device: the workers have stopped".into()))?;
             match result {
                 Ok(c) => computed[i] = Some(c),
                 Err(e) => failures.push(format!("device {i}: {e}")),
             }
         }
         if !failures.is_empty() {
-            return Err(format!("training step failed on {}", failures.join("; ")));
+            return Err(TrainError::Step(failures.join("; ")).into());
         }
         // Summed in device order, so the same run gives the same numbers.
         let mut sum = GradientsAccumulator::<FfrNet>::new();

@@ -2,6 +2,7 @@
 //! paper's network: the weights (safetensors, burn's names), real MedSeg inputs and labels,
 //! eval-mode logits, and one training step's loss and every parameter gradient.
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleMapper, Param};
@@ -50,31 +51,33 @@ impl ModuleMapper for ToGrads<'_> {
     }
 }
 
-fn write_f32(path: &Path, values: &[f32]) -> Result<(), String> {
+fn write_f32(path: &Path, values: &[f32]) -> anyhow::Result<()> {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-fn safetensors(model: &FfrNet) -> Result<Vec<u8>, String> {
+fn safetensors(model: &FfrNet) -> anyhow::Result<Vec<u8>> {
     let mut store = SafetensorsStore::from_bytes(None);
-    model.save_into(&mut store).map_err(|e| e.to_string())?;
-    store.get_bytes().map_err(|e| e.to_string())
+    model.save_into(&mut store)?;
+    store.get_bytes().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-pub fn parity(a: ParityArgs) -> Result<(), String> {
-    std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+pub fn parity(a: ParityArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let device = Device::flex().autodiff();
     device.seed(a.seed);
     let (model, config) = if a.weights == "random" {
-        let p = Preset::parse(&a.preset).ok_or_else(|| format!("unknown preset `{}`", a.preset))?;
+        let p =
+            Preset::parse(&a.preset).with_context(|| format!("unknown preset `{}`", a.preset))?;
         let config = p.config();
         (config.init(&device), config)
     } else {
-        let bytes = std::fs::read(&a.weights).map_err(|e| format!("{}: {e}", a.weights))?;
-        let (m, card) = load_model(&bytes, &device).map_err(|e| format!("{}: {e}", a.weights))?;
+        let bytes = std::fs::read(&a.weights).with_context(|| format!("reading {}", a.weights))?;
+        let (m, card) =
+            load_model(&bytes, &device).with_context(|| format!("reading {}", a.weights))?;
         (m, card.config)
     };
-    let data = LabelledData::load(&a.data).map_err(|e| e.to_string())?;
+    let data = LabelledData::load(&a.data)?;
     let samples = prepare_samples(&data, &a.slices, &config);
     let (n, s, c) = (samples.len(), config.input_size, config.in_channels);
     let mut input = Vec::with_capacity(n * c * s * s);
@@ -101,8 +104,7 @@ pub fn parity(a: ParityArgs) -> Result<(), String> {
     let x_eval = Tensor::<1>::from_floats(input.as_slice(), &inner).reshape([n, c, s, s]);
     let logits_eval: Vec<f32> = eval.forward(x_eval).into_data().iter::<f32>().collect();
     // Saved now: the training forward below updates the running statistics, which clones share.
-    std::fs::write(a.out.join("weights.safetensors"), safetensors(&eval)?)
-        .map_err(|e| e.to_string())?;
+    std::fs::write(a.out.join("weights.safetensors"), safetensors(&eval)?)?;
     let parameters = lungseg::model::complexity::trainable_params(&eval);
 
     // One training step: batch statistics, loss, gradients.
@@ -125,8 +127,7 @@ pub fn parity(a: ParityArgs) -> Result<(), String> {
         .unwrap_or(f32::NAN);
     let mut grads = GradientsParams::from_grads(terms.total.backward(), &model);
     let grad_model = eval.map(&mut ToGrads(&mut grads));
-    std::fs::write(a.out.join("grads.safetensors"), safetensors(&grad_model)?)
-        .map_err(|e| e.to_string())?;
+    std::fs::write(a.out.join("grads.safetensors"), safetensors(&grad_model)?)?;
     write_f32(&a.out.join("input.bin"), &input)?;
     write_f32(
         &a.out.join("target.bin"),
@@ -143,8 +144,7 @@ pub fn parity(a: ParityArgs) -> Result<(), String> {
     std::fs::write(
         a.out.join("meta.json"),
         serde_json::to_string_pretty(&meta).unwrap(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     eprintln!("parity dump in {} (loss {loss})", a.out.display());
     Ok(())
 }

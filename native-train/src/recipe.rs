@@ -7,6 +7,7 @@ use lungseg::loss::DistanceMaps;
 use lungseg::model::{FfrNet, FfrNetConfig, Preset};
 
 use crate::data::Sample;
+use crate::error::TrainError;
 
 /// The network a command's `--preset`, `--classes`, `--input-size` and `--fine-step` describe,
 /// checked.
@@ -15,9 +16,9 @@ pub fn network(
     classes: usize,
     input_size: Option<usize>,
     fine_step: Option<usize>,
-) -> Result<FfrNetConfig, String> {
+) -> anyhow::Result<FfrNetConfig> {
     let preset = Preset::parse(preset)
-        .ok_or_else(|| format!("unknown preset `{preset}` (lite or paper)"))?;
+        .ok_or_else(|| TrainError::Options(format!("unknown preset `{preset}` (lite or paper)")))?;
     let mut config = preset
         .config()
         .with_classes(classes)

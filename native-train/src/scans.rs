@@ -3,6 +3,7 @@
 //! infection flagged (mL and % of lung), and per-volume Dice where an infection reference exists.
 //! The shared scans hold no COVID except MedSeg, so on them every flagged mL is a false alarm.
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -107,12 +108,12 @@ fn shared_scans() -> Vec<Scan> {
     ]
 }
 
-fn read_labels(path: &Path) -> Result<Volume, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+fn read_labels(path: &Path) -> anyhow::Result<Volume> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    read_nifti(&bytes).with_context(|| format!("reading {}", path.display()))
 }
 
-pub fn scans(a: ScansArgs) -> Result<(), String> {
+pub fn scans(a: ScansArgs) -> anyhow::Result<()> {
     let device = backend::device(&a.backend)?;
     let (model, card) = load_inference(&a.model, &device)?;
     let mut list = shared_scans();
@@ -126,7 +127,7 @@ pub fn scans(a: ScansArgs) -> Result<(), String> {
     let mut rows = Vec::new();
     for scan in &list {
         let volume = read_input(&scan.path, None)?;
-        let mapping = detect(&volume, lung_window()).map_err(|e| format!("{}: {e}", scan.name))?;
+        let mapping = detect(&volume, lung_window()).with_context(|| scan.name.clone())?;
         let field = LungField::of(&volume, &mapping);
         let nz = volume.dims()[2];
         let options = SegmentOptions {
@@ -220,8 +221,8 @@ pub fn scans(a: ScansArgs) -> Result<(), String> {
         );
     }
     if let Some(path) = a.json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(&rows)?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

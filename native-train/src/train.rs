@@ -1,6 +1,8 @@
 //! `train`: the paper's recipe on a labelled folder, with validation on held-out similarity
 //! groups, per-epoch logs, atomic checkpoints, resume and best-on-validation model selection.
 
+use crate::error::TrainError;
+use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -154,9 +156,9 @@ pub fn train_run(
     resume: bool,
     pseudo: Option<&PseudoSource>,
     devices: &[Device],
-) -> Result<RunResult, String> {
-    let device = devices.first().ok_or("no training device")?;
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+) -> anyhow::Result<RunResult> {
+    let device = devices.first().context("no training device")?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let cfg = &opts.config;
     // What makes two runs the same run (not how long they go or how often they validate).
     let mut fingerprint = serde_json::to_string(&(
@@ -170,8 +172,7 @@ pub fn train_run(
         &split.train,
         &split.valid,
         &opts.pseudo,
-    ))
-    .map_err(|e| e.to_string())?;
+    ))?;
     // Appended only when set, so runs from before the option keep their fingerprint.
     if let Some(decay) = opts.ema {
         fingerprint.push_str(&format!(" ema {decay}"));
@@ -180,7 +181,12 @@ pub fn train_run(
     let per_epoch = match (&opts.pseudo, pseudo) {
         (Some(p), Some(_)) => p.per_epoch,
         (None, None) => 0,
-        _ => return Err("pseudo-label options without their source (or the reverse)".into()),
+        _ => {
+            return Err(TrainError::Options(
+                "pseudo-label options without their source (or the reverse)".into(),
+            )
+            .into());
+        }
     };
     let iters_per_epoch = ((labelled.len() + per_epoch) / opts.batch_size).max(1);
     let total_iters = iters_per_epoch * opts.epochs;
@@ -248,7 +254,7 @@ pub fn train_run(
         if let Some(p) = pseudo {
             let drawn = p.pool.draw(epoch, per_epoch, opts.seed);
             let labelled = p.teacher.label(&p.pool, &drawn, cfg.input_size);
-            train_samples.extend(labelled.map_err(|e| e.to_string())?);
+            train_samples.extend(labelled?);
         }
         let mut order: Vec<usize> = (0..train_samples.len()).collect();
         state.rng.shuffle(&mut order);
@@ -353,14 +359,14 @@ pub fn train_run(
             if dice > state.best_dice {
                 state.best_dice = dice;
                 state.best_epoch = epoch;
-                let bytes = save_model(&chosen, &card(&report)).map_err(|e| e.to_string())?;
-                write_atomic(&out.join("best.lungseg"), &bytes).map_err(|e| e.to_string())?;
+                let bytes = save_model(&chosen, &card(&report))?;
+                write_atomic(&out.join("best.lungseg"), &bytes)?;
                 best_report = report.clone();
             }
             last_report = report.clone();
         }
-        let bytes = save_model(&chosen, &card(&report)).map_err(|e| e.to_string())?;
-        write_atomic(&out.join("last.lungseg"), &bytes).map_err(|e| e.to_string())?;
+        let bytes = save_model(&chosen, &card(&report))?;
+        write_atomic(&out.join("last.lungseg"), &bytes)?;
         checkpoint::save(
             &ckpt_path,
             &model,
@@ -381,7 +387,7 @@ pub fn train_run(
 }
 
 /// log.jsonl (one JSON object per epoch) and log.csv, rewritten whole each epoch.
-fn rewrite_logs(out: &Path, logs: &[EpochLog]) -> Result<(), String> {
+fn rewrite_logs(out: &Path, logs: &[EpochLog]) -> anyhow::Result<()> {
     let mut csv = b"epoch,iterations,lr,train_loss,train_ce,train_dice_loss,train_scr,slices_per_s,valid_dice_per_slice,valid_dice_pooled,valid_iou_per_slice,seconds,valid_dice_raw_per_slice,valid_dice_raw_pooled\n".to_vec();
     let opt = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
     for l in logs {
@@ -402,11 +408,10 @@ fn rewrite_logs(out: &Path, logs: &[EpochLog]) -> Result<(), String> {
             l.seconds,
             opt(l.valid_dice_raw_per_slice),
             opt(l.valid_dice_raw_pooled)
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
     }
-    write_atomic(&out.join("log.jsonl"), &jsonl(logs)?).map_err(|e| e.to_string())?;
-    write_atomic(&out.join("log.csv"), &csv).map_err(|e| e.to_string())
+    write_atomic(&out.join("log.jsonl"), &jsonl(logs)?)?;
+    Ok(write_atomic(&out.join("log.csv"), &csv)?)
 }
 
 /// Where fold `f` of a cross-validation run lives.

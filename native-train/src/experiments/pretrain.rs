@@ -5,6 +5,8 @@
 //! shuffling, an intensity curve) and the whole network learns to restore it; `train --init`
 //! then starts from these weights with a fresh classifier.
 
+use crate::error::TrainError;
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -87,15 +89,16 @@ pub struct PretrainLog {
     pub seconds: f64,
 }
 
-pub fn pretrain(a: PretrainArgs) -> Result<(), String> {
+pub fn pretrain(a: PretrainArgs) -> anyhow::Result<()> {
     let config = network(&a.preset, 2, a.input_size, None)?;
     if a.epochs == 0 || a.per_epoch == 0 || a.batch_size == 0 || a.max_iterations == Some(0) {
-        return Err(
+        return Err(TrainError::Options(
             "--epochs, --per-epoch, --batch-size and --max-iterations must be positive".into(),
-        );
+        )
+        .into());
     }
     let device = Device::autodiff(backend::device(&a.backend)?);
-    let pool = UnlabeledPool::load(&a.unlabeled).map_err(|e| e.to_string())?;
+    let pool = UnlabeledPool::load(&a.unlabeled)?;
     let opts = PretrainOptions {
         pretext: "restoration: in/out-painting, local shuffling, intensity curve (Models Genesis)",
         config,
@@ -122,10 +125,10 @@ fn run(
     resume: bool,
     max_iterations: Option<usize>,
     device: &Device,
-) -> Result<(), String> {
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let cfg = &opts.config;
-    let fingerprint = serde_json::to_string(opts).map_err(|e| e.to_string())?;
+    let fingerprint = serde_json::to_string(opts)?;
     let iters_per_epoch = opts.per_epoch / opts.batch_size;
     let mut sched = PolyLr::new(opts.lr, iters_per_epoch * opts.epochs);
     device.seed(opts.seed);
@@ -148,8 +151,7 @@ fn run(
             .draw(epoch, opts.per_epoch, opts.seed)
             .into_iter()
             .map(|i| pool.image(i, cfg.input_size))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+            .collect::<Result<Vec<_>, _>>()?;
         let bar = epoch_bar("pretrain", epoch, opts.epochs, iters_per_epoch);
         let (mut sum, mut seen, mut lr) = (0.0f64, 0usize, 0.0);
         for chunk in slices.chunks_exact(opts.batch_size) {
@@ -205,11 +207,11 @@ fn run(
                 "restoration_mse": log.restoration_mse,
             }),
         };
-        let bytes = save_model(&model.valid(), &card).map_err(|e| e.to_string())?;
-        write_atomic(&out.join("pretrained.lungseg"), &bytes).map_err(|e| e.to_string())?;
+        let bytes = save_model(&model.valid(), &card)?;
+        write_atomic(&out.join("pretrained.lungseg"), &bytes)?;
         checkpoint::save(&ckpt_path, &model, &optim, &sched, &state, None)?;
         logs.push(log);
-        write_atomic(&log_path, &jsonl(&logs)?).map_err(|e| e.to_string())?;
+        write_atomic(&log_path, &jsonl(&logs)?)?;
     }
     Ok(())
 }
@@ -307,8 +309,8 @@ pub struct InitOptions {
 }
 
 impl InitOptions {
-    pub fn of(path: &Path) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn of(path: &Path) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         Ok(Self {
             path: path.display().to_string(),
             sha256: sha256_hex([&bytes]),
@@ -324,25 +326,23 @@ pub fn start_from(
     init: &InitOptions,
     cfg: &FfrNetConfig,
     device: &Device,
-) -> Result<FfrNet, String> {
+) -> anyhow::Result<FfrNet> {
     let path = Path::new(&init.path);
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if sha256_hex([&bytes]) != init.sha256 {
-        return Err(format!(
-            "{}: the file changed while the run started",
-            path.display()
-        ));
+        return Err(TrainError::mismatch(path, "the file changed while the run started").into());
     }
-    let (pre, card) = load_model(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (pre, card) =
+        load_model(&bytes, device).with_context(|| format!("reading {}", path.display()))?;
     if card.config.clone().with_classes(cfg.classes) != *cfg {
-        return Err(format!(
-            "{}: --init needs weights of the same network; the file holds preset `{}` at {}², this run trains `{}` at {}²",
-            path.display(),
+        return Err(TrainError::mismatch(
+path,
+format!("--init needs weights of the same network; the file holds preset `{}` at {}², this run trains `{}` at {}²",
             card.config.name,
             card.config.input_size,
             cfg.name,
             cfg.input_size
-        ));
+        )).into());
     }
     let mut model = pre;
     model.decoder.classifier = fresh.decoder.classifier;

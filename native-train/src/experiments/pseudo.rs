@@ -3,6 +3,8 @@
 //! labelled slices, segments each unlabeled slice when it is drawn, and the student trains on
 //! those labels beside the labelled ones.
 
+use crate::error::TrainError;
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -221,22 +223,22 @@ impl Teacher {
         valid_slices: &[usize],
         tta: bool,
         device: &Device,
-    ) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let (model, card) =
-            load_for_inference(&bytes, device).map_err(|e| format!("{}: {e}", path.display()))?;
+    ) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let (model, card) = load_for_inference(&bytes, device)
+            .with_context(|| format!("reading {}", path.display()))?;
         let c = &card.config;
         // The input size may differ: the teacher sees each slice at its own size and its labels
         // are resized to the student's (a 384² teacher for a 256² student, say).
         if (c.classes, c.in_channels) != (student.classes, student.in_channels) {
-            return Err(format!(
-                "{}: the teacher has {} classes and {} input channels; the student {} and {}",
-                path.display(),
-                c.classes,
-                c.in_channels,
-                student.classes,
-                student.in_channels
-            ));
+            return Err(TrainError::mismatch(
+                path,
+                format!(
+                    "the teacher has {} classes and {} input channels; the student {} and {}",
+                    c.classes, c.in_channels, student.classes, student.in_channels
+                ),
+            )
+            .into());
         }
         let teacher_valid: Option<Vec<usize>> =
             card.training["split"]["valid_slices"].as_array().map(|a| {
@@ -245,13 +247,13 @@ impl Teacher {
                     .collect()
             });
         if teacher_valid.as_deref() != Some(valid_slices) {
-            return Err(format!(
-                "{}: the teacher's card gives validation slices {:?}, this split validates on {:?}; \
+            return Err(TrainError::mismatch(
+path,
+format!("the teacher's card gives validation slices {:?}, this split validates on {:?}; \
                  a teacher trained on any of those slices would leak their labels into training",
-                path.display(),
                 teacher_valid,
                 valid_slices
-            ));
+            )).into());
         }
         let sha256 = sha256_hex([&bytes]);
         Ok(Self {
