@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
-use nifti::{InMemNiftiVolume, NiftiHeader, NiftiType};
+use nifti::{NiftiHeader, NiftiType};
 
 use super::error::VolumeError;
 use super::{Geometry, Volume};
@@ -91,31 +91,112 @@ pub fn read_nifti(bytes: &[u8]) -> Result<Volume, VolumeError> {
             limit,
         });
     }
-    let mut rest = read_up_to(&mut reader, skip + data_len, gz)?;
-    let available = (rest.len() as u64).saturating_sub(skip);
-    if available < data_len {
-        return Err(VolumeError::Truncated {
-            expected: data_len,
-            available,
-        });
-    }
+    let io_err = |e: std::io::Error| {
+        if gz {
+            VolumeError::CorruptGzip(e.to_string())
+        } else {
+            VolumeError::NotNifti(e.to_string())
+        }
+    };
+    let skipped =
+        std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink()).map_err(io_err)?;
+    let big_endian = header.endianness == nifti::Endianness::Big;
+    let data = read_voxels(
+        &mut reader,
+        dtype,
+        big_endian,
+        data_len,
+        skipped < skip,
+        io_err,
+    )?;
     if gz {
         // Drain the stream so the gzip trailer's CRC is checked: flipped bytes inside a deflate
         // stream often still decode, and only the checksum catches them.
         std::io::copy(&mut reader.take(64 << 20), &mut std::io::sink())
             .map_err(|e| VolumeError::CorruptGzip(e.to_string()))?;
     }
-    let raw = rest.split_off(skip as usize);
-    drop(rest);
-    let volume = InMemNiftiVolume::from_raw_data(&header, raw)
-        .map_err(|e| VolumeError::Header(e.to_string()))?;
-    let data = to_f32(volume, dtype, &header)?;
+    let data = scaled(data, &header)?;
     Ok(Volume {
         geometry,
         data,
         source_type: format!("{dtype:?}").to_lowercase(),
         series: None,
     })
+}
+
+/// Voxels read and converted to f32 a chunk at a time, straight from the (decompressing) reader:
+/// the scan is never held twice (stored bytes, then values), only its f32 values and one chunk.
+fn read_voxels(
+    reader: &mut impl Read,
+    t: NiftiType,
+    big_endian: bool,
+    data_len: u64,
+    ended: bool,
+    io_err: impl Fn(std::io::Error) -> VolumeError,
+) -> Result<Vec<f32>, VolumeError> {
+    const CHUNK: usize = 1 << 20;
+    let elem = element_size(t)?;
+    let mut data = Vec::with_capacity((data_len / elem as u64) as usize);
+    let mut chunk = vec![0u8; CHUNK.min(data_len as usize)];
+    let mut read = 0u64;
+    while read < data_len && !ended {
+        let want = ((data_len - read) as usize).min(CHUNK);
+        let got = fill(reader, &mut chunk[..want]).map_err(&io_err)?;
+        decode(&chunk[..got - got % elem], t, big_endian, &mut data);
+        read += got as u64;
+        if got < want {
+            break;
+        }
+    }
+    if read < data_len {
+        return Err(VolumeError::Truncated {
+            expected: data_len,
+            available: read,
+        });
+    }
+    Ok(data)
+}
+
+/// Reads until `buf` is full or the stream ends; returns how much was read.
+fn fill(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Stored voxels of type `t` (whole elements) appended to `out` as f32.
+fn decode(bytes: &[u8], t: NiftiType, big_endian: bool, out: &mut Vec<f32>) {
+    macro_rules! each {
+        ($ty:ty) => {
+            out.extend(bytes.chunks_exact(std::mem::size_of::<$ty>()).map(|b| {
+                let b = b.try_into().expect("an element");
+                (if big_endian {
+                    <$ty>::from_be_bytes(b)
+                } else {
+                    <$ty>::from_le_bytes(b)
+                }) as f32
+            }))
+        };
+    }
+    match t {
+        NiftiType::Uint8 => each!(u8),
+        NiftiType::Int8 => each!(i8),
+        NiftiType::Int16 => each!(i16),
+        NiftiType::Uint16 => each!(u16),
+        NiftiType::Int32 => each!(i32),
+        NiftiType::Uint32 => each!(u32),
+        NiftiType::Float32 => each!(f32),
+        NiftiType::Float64 => each!(f64),
+        // element_size refused every other type before anything was read.
+        _ => unreachable!("unsupported NIfTI type {t:?}"),
+    }
 }
 
 fn parse_header(head: &[u8]) -> Result<NiftiHeader, VolumeError> {
@@ -156,58 +237,8 @@ fn element_size(t: NiftiType) -> Result<usize, VolumeError> {
     })
 }
 
-fn to_f32(
-    volume: InMemNiftiVolume,
-    t: NiftiType,
-    header: &NiftiHeader,
-) -> Result<Vec<f32>, VolumeError> {
-    let err = |e: nifti::NiftiError| VolumeError::Header(e.to_string());
-    let mut data: Vec<f32> = match t {
-        NiftiType::Uint8 => volume
-            .into_nifti_typed_data::<u8>()
-            .map_err(err)?
-            .into_iter()
-            .map(f32::from)
-            .collect(),
-        NiftiType::Int8 => volume
-            .into_nifti_typed_data::<i8>()
-            .map_err(err)?
-            .into_iter()
-            .map(f32::from)
-            .collect(),
-        NiftiType::Int16 => volume
-            .into_nifti_typed_data::<i16>()
-            .map_err(err)?
-            .into_iter()
-            .map(f32::from)
-            .collect(),
-        NiftiType::Uint16 => volume
-            .into_nifti_typed_data::<u16>()
-            .map_err(err)?
-            .into_iter()
-            .map(f32::from)
-            .collect(),
-        NiftiType::Int32 => volume
-            .into_nifti_typed_data::<i32>()
-            .map_err(err)?
-            .into_iter()
-            .map(|v| v as f32)
-            .collect(),
-        NiftiType::Uint32 => volume
-            .into_nifti_typed_data::<u32>()
-            .map_err(err)?
-            .into_iter()
-            .map(|v| v as f32)
-            .collect(),
-        NiftiType::Float32 => volume.into_nifti_typed_data::<f32>().map_err(err)?,
-        NiftiType::Float64 => volume
-            .into_nifti_typed_data::<f64>()
-            .map_err(err)?
-            .into_iter()
-            .map(|v| v as f32)
-            .collect(),
-        other => return Err(VolumeError::DataType(format!("{other:?}").to_lowercase())),
-    };
+/// The header's linear scaling applied, and every value checked to be a number.
+fn scaled(mut data: Vec<f32>, header: &NiftiHeader) -> Result<Vec<f32>, VolumeError> {
     // NIfTI: slope 0 (or non-finite) means "no scaling".
     let (slope, inter) = (header.scl_slope, header.scl_inter);
     if slope.is_finite() && slope != 0.0 && (slope != 1.0 || (inter.is_finite() && inter != 0.0)) {
