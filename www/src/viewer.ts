@@ -26,8 +26,9 @@ export class Viewer {
   private info: VolumeInfo | null = null;
   private k = 0;
   private hu: Float32Array | null = null;
-  /** Display-ordered labels per segmented slice. */
-  private labels = new Map<number, Uint8Array>();
+  /** The shown slice's labels, display-ordered; the worker keeps those of the whole scan and
+   * sends a slice's labels with its values, so the page never holds a second copy. */
+  private labels: { k: number; values: Uint8Array } | null = null;
   /** 1 where a slice holds infection. */
   private infected: number[] = [];
   private window: WindowLevel = { ...LUNG };
@@ -48,7 +49,7 @@ export class Viewer {
   /** A newly opened scan: no labels, whole slice in view, the middle slice shown. */
   open(info: VolumeInfo): void {
     this.info = info;
-    this.labels.clear();
+    this.labels = null;
     this.infected = [];
     this.zoom = 1;
     this.pan = [0, 0];
@@ -94,7 +95,8 @@ export class Viewer {
     this.pendingSlice = -1;
     if (k === this.k) {
       this.hu = hu;
-      if (labels) this.labels.set(k, labels);
+      if (labels) this.labels = { k, values: labels };
+      else if (this.labels?.k !== k) this.labels = null;
       this.paint();
     }
     if (wanted !== -1 && wanted !== k) this.goTo(wanted);
@@ -102,9 +104,11 @@ export class Viewer {
 
   /** Labels of one slice, as segmentation goes. */
   setLabels(k: number, labels: Uint8Array): void {
-    this.labels.set(k, labels);
     this.infected[k] = labels.some((v) => v !== 0) ? 1 : 0;
-    if (k === this.k) this.paint();
+    if (k === this.k) {
+      this.labels = { k, values: labels };
+      this.paint();
+    }
     this.paintStrip();
   }
 
@@ -115,7 +119,7 @@ export class Viewer {
   }
 
   clearLabels(): void {
-    this.labels.clear();
+    this.labels = null;
     this.infected = [];
   }
 
@@ -143,7 +147,7 @@ export class Viewer {
     const px = image.data.data;
     const lo = this.window.level - this.window.width / 2;
     const scale = 255 / this.window.width;
-    const labels = this.labels.get(this.k);
+    const labels = this.labels?.k === this.k ? this.labels.values : undefined;
     const style = { alpha: Number(this.el.opacity.value), outline: this.el.outline.checked, colours: colours(this.classes) };
     for (let i = 0; i < w * h; i++) {
       let g = (hu[i]! - lo) * scale;
