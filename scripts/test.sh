@@ -31,4 +31,7 @@ wasm-pack test --release --headless --chrome --mode no-install .
 step "end-to-end test of the served page (Playwright)"
 node www/tests/e2e.mjs
 
+step "whole scan in the page: 512 x 512 x 600 int16 on the CPU fallback and WebGPU, memory (Playwright)"
+node www/tests/whole-scan.mjs
+
 step "all tests passed"

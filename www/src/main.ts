@@ -181,7 +181,7 @@ ui.sample.addEventListener("click", async () => {
     return;
   }
   const bytes = await response.arrayBuffer();
-  client.send({ type: "open", name: "lidc_chest_2slices_hu.nii.gz", bytes }, [bytes]);
+  await client.openBytes("lidc_chest_2slices_hu.nii.gz", bytes);
 });
 
 // ---------- segmenting and export ----------

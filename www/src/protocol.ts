@@ -75,11 +75,12 @@ export type Request =
 
 export type Reply =
   | { type: "ready"; info: SegmenterInfo; ms: number; reason: string | null }
-  | { type: "opened"; name: string; info: VolumeInfo }
+  // `memory`: the worker's wasm memory in bytes, which only grows.
+  | { type: "opened"; name: string; info: VolumeInfo; memory: number }
   | { type: "reading"; done: number; total: number; images: number; skipped: number }
   | { type: "series"; name: string; series: SeriesInfo[]; skipped: SkippedFile[] }
   | { type: "slice"; k: number; hu: Float32Array; labels: Uint8Array | null }
   | { type: "progress"; done: number; total: number; k: number; labels: Uint8Array; ms: number }
-  | { type: "segmented"; stats: Statistics; csv: string; cancelled: boolean; done: number; ms: number }
+  | { type: "segmented"; stats: Statistics; csv: string; cancelled: boolean; done: number; ms: number; memory: number }
   | { type: "mask"; name: string; bytes: Uint8Array<ArrayBuffer> }
   | { type: "error"; context: "init" | "open" | "segment" | "export" | "slice"; message: string };

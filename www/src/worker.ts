@@ -19,6 +19,10 @@ let tta = false; // how `labels` were made
 let running = false;
 /// A DICOM folder being read, or read and waiting for the user to choose a series.
 let dicom: { files: DicomFiles; name: string; total: number; done: number } | null = null;
+/// The module's memory: it grows to the largest scan held and never shrinks, so the page reads
+/// its size to know when a fresh worker would give memory back.
+let wasmMemory: WebAssembly.Memory | null = null;
+const memoryBytes = (): number => wasmMemory?.buffer.byteLength ?? 0;
 
 const post = (reply: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(reply, transfer);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -100,7 +104,7 @@ async function handle(req: Request): Promise<void> {
     case "init": {
       const t0 = performance.now();
       try {
-        await init({ module_or_path: new URL("../pkg/lungseg_bg.wasm", import.meta.url) });
+        wasmMemory = (await init({ module_or_path: new URL("../pkg/lungseg_bg.wasm", import.meta.url) })).memory;
         const bytes = await modelBytes();
         const { backend, reason } = await chooseBackend(req.backend);
         segmenter?.free();
@@ -195,7 +199,7 @@ function opened(name: string, make: () => Scan): boolean {
     scanName = name;
     labels = null;
     segmented = null;
-    post({ type: "opened", name, info: scan.info() as VolumeInfo });
+    post({ type: "opened", name, info: scan.info() as VolumeInfo, memory: memoryBytes() });
     return true;
   } catch (e) {
     post({ type: "error", context: "open", message: `${name}: ${message(e)}` });
@@ -246,7 +250,7 @@ async function segment(augment: boolean): Promise<void> {
     }
     const stats = scan.statistics(labels, segmenter.classes()) as Statistics;
     const csv = scan.statistics_csv(labels, segmenter.classes());
-    post({ type: "segmented", stats, csv, cancelled: cancelRequested, done, ms: performance.now() - t0 });
+    post({ type: "segmented", stats, csv, cancelled: cancelRequested, done, ms: performance.now() - t0, memory: memoryBytes() });
   } catch (e) {
     post({ type: "error", context: "segment", message: message(e) });
   } finally {
