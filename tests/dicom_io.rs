@@ -620,3 +620,30 @@ fn a_group_length_with_another_vr_does_not_skip_the_length_check() {
     // ...and with its Pixel Data length also patched to 4 GiB − 16 it is refused, naming it.
     refused_with_lying_pixel_data(bytes);
 }
+
+/// The `dicom` fuzz target's fifth finding: a JPEG frame larger than Rows × Columns said made
+/// dicom-rs index past its buffer (a panic). Refused by name before decoding; the real JPEG
+/// Baseline slice with its frame header's width patched is refused the same way, and untouched
+/// it still decodes (as `deflated_and_jpeg_baseline_decode` checks).
+#[test]
+fn a_jpeg_frame_other_than_the_header_says_is_refused_not_panicked_on() {
+    let mut set = DicomSet::new();
+    set.add("found.dcm", &fixture("../fuzz/dicom_jpeg_frame_larger.dcm"));
+    let reason = &set.skipped()[0].reason;
+    assert!(reason.contains("JPEG frame"), "{reason}");
+
+    let mut bytes = fixture("lidc0_jpeg_baseline.dcm");
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline SOF");
+    // Width (bytes 7-8 after the marker): 512 -> 600.
+    bytes[sof + 7..sof + 9].copy_from_slice(&600u16.to_be_bytes());
+    let mut set = DicomSet::new();
+    set.add("wide.dcm", &bytes);
+    let reason = &set.skipped()[0].reason;
+    assert!(reason.contains("JPEG frame is 600×512"), "{reason}");
+    let mut set = DicomSet::new();
+    set.add("real.dcm", &fixture("lidc0_jpeg_baseline.dcm"));
+    assert!(set.skipped().is_empty(), "{:?}", set.skipped());
+}

@@ -371,6 +371,9 @@ fn read_image(bytes: &[u8]) -> Result<(SliceHeader, Vec<f32>, String), String> {
     if ts_uid == RLE_LOSSLESS {
         check_rle(&obj)?;
     }
+    if JPEG_SYNTAXES.contains(&ts_uid.as_str()) {
+        check_jpeg(&obj)?;
+    }
     let samples = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     if samples != 1 {
         return Err(format!(
@@ -569,6 +572,72 @@ fn check_bit_depth(obj: &DefaultDicomObject) -> Result<(), String> {
 }
 
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+/// JPEG Baseline, Extended, Lossless and Lossless SV1: what dicom-rs decodes with jpeg-decoder.
+const JPEG_SYNTAXES: [&str; 4] = [
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",
+];
+
+/// The JPEG frame header (SOF) of the first fragment must describe the image the DICOM header
+/// does: dicom-rs copies the decoded frame into a buffer sized from Rows × Columns × Bits
+/// Allocated and panicked when the JPEG said more (fifth dicom fuzz finding). A stream without a
+/// readable SOF is left to the decoder, which reports it.
+fn check_jpeg(obj: &DefaultDicomObject) -> Result<(), String> {
+    let rows = int(obj, tags::ROWS).unwrap_or(0).max(0) as usize;
+    let cols = int(obj, tags::COLUMNS).unwrap_or(0).max(0) as usize;
+    let bytes_allocated =
+        (int(obj, tags::BITS_ALLOCATED).unwrap_or(16).max(0) as usize).div_ceil(8);
+    let Some(frame) = obj
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().fragments())
+        .and_then(|f| f.first())
+    else {
+        return Ok(());
+    };
+    let Some((precision, height, width, components)) = jpeg_frame_header(frame) else {
+        return Ok(());
+    };
+    let sample_bytes = if precision > 8 { 2 } else { 1 };
+    if (height, width, components) != (rows, cols, 1) || sample_bytes > bytes_allocated {
+        return Err(format!(
+            "its JPEG frame is {width}×{height} with {components} component(s) of {precision} bits, \
+             but the header says {cols}×{rows}, one sample of {} bits allocated: the file is corrupt",
+            bytes_allocated * 8
+        ));
+    }
+    Ok(())
+}
+
+/// (precision, height, width, components) from the first SOF marker of a JPEG stream.
+fn jpeg_frame_header(jpeg: &[u8]) -> Option<(u8, usize, usize, usize)> {
+    let mut at = jpeg.windows(2).position(|w| w == [0xFF, 0xD8])? + 2;
+    loop {
+        while *jpeg.get(at)? != 0xFF {
+            at += 1;
+        }
+        while *jpeg.get(at)? == 0xFF {
+            at += 1;
+        }
+        let marker = *jpeg.get(at)?;
+        let len = u16::from_be_bytes([*jpeg.get(at + 1)?, *jpeg.get(at + 2)?]) as usize;
+        let sof = matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF);
+        if sof {
+            let h = jpeg.get(at + 3..at + 9)?;
+            return Some((
+                h[0],
+                u16::from_be_bytes([h[1], h[2]]) as usize,
+                u16::from_be_bytes([h[3], h[4]]) as usize,
+                h[5] as usize,
+            ));
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None;
+        }
+        at += 1 + len;
+    }
+}
 
 /// dicom-rs's RLE decoder indexes past a segment that decodes short and slices by an unchecked
 /// segment count (a `dicom` fuzz finding, a panic in the page's worker): each segment of the
