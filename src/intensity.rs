@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::volume::{Volume, VolumeError};
+use crate::volume::{Volume, VolumeError, Voxels};
 
 /// A CT display window in Hounsfield units.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -76,9 +76,9 @@ impl IntensityMapping {
 }
 
 /// Value below which `q` of a sample of `values` lies.
-fn quantiles(values: &[f32], qs: &[f64]) -> Vec<f32> {
+fn quantiles(values: &Voxels, qs: &[f64]) -> Vec<f32> {
     let step = (values.len() / 200_000).max(1);
-    let mut sample: Vec<f32> = values.iter().step_by(step).copied().collect();
+    let mut sample: Vec<f32> = values.iter().step_by(step).collect();
     sample.sort_by(f32::total_cmp);
     qs.iter()
         .map(|q| sample[((sample.len() - 1) as f64 * q).round() as usize])

@@ -46,8 +46,11 @@ pub const LEFT_LUNG: u8 = 2;
 pub struct LungField {
     h: usize,
     w: usize,
-    /// 1 where the displayed voxel is lung.
-    mask: Vec<u8>,
+    /// One bit per displayed voxel, slice after slice: lung or not (for a 600-slice scan 19 MB,
+    /// where a byte per voxel would be 150 MB beside the scan).
+    lung: Vec<u64>,
+    /// Whether each displayed slice holds any lung.
+    with_lung: Vec<bool>,
     /// First and last display column of the body in each slice; the patient's right lung lies
     /// left of their midpoint.
     body: Vec<[f64; 2]>,
@@ -91,14 +94,6 @@ impl LungField {
                 mask.extend(fill_holes(lung, h, w).into_iter().map(u8::from));
             }
         }
-        let mut field = Self {
-            h,
-            w,
-            mask,
-            body,
-            three_d,
-            mapping: *mapping,
-        };
         if three_d {
             let voxel_mm3 = mm2
                 * if g.spacing_known {
@@ -108,141 +103,156 @@ impl LungField {
                 };
             let height_mm = voxel_mm3 / mm2 * nz as f64;
             let min_mm3 = (MIN_LUNG_ML * 1000.0).min(MIN_LUNG_AREA_MM2 * height_mm);
-            field.keep_lung_components((min_mm3 / voxel_mm3).ceil() as u64);
+            keep_lung_components(&mut mask, h, w, (min_mm3 / voxel_mm3).ceil() as u64);
             for k in 0..nz {
-                field.drop_airways(k, mm2);
-                let plane = &mut field.mask[k * h * w..(k + 1) * h * w];
+                let plane = &mut mask[k * h * w..(k + 1) * h * w];
+                drop_airways(plane, h, w, body[k], mm2);
                 let lung: Vec<bool> = plane.iter().map(|&m| m != 0).collect();
                 for (m, l) in plane.iter_mut().zip(fill_holes(lung, h, w)) {
                     *m = u8::from(l);
                 }
             }
         }
-        field
-    }
-
-    /// Keeps the 3-D (6-connected) components of inside air with at least `min_voxels` voxels
-    /// and no more than `GAS_AIR_SHARE` of pure air; the mask becomes 0/1.
-    fn keep_lung_components(&mut self, min_voxels: u64) {
-        const VISITED: u8 = 4;
-        const KEEP: u8 = 8;
-        let (h, w) = (self.h, self.w);
-        let plane = h * w;
-        let n = self.mask.len();
-        let mut stack: Vec<usize> = Vec::new();
-        let neighbours = |p: usize, out: &mut [usize; 6]| -> usize {
-            let (k, r, c) = (p / plane, p % plane / w, p % w);
-            let mut m = 0;
-            for (ok, q) in [
-                (c > 0, p.wrapping_sub(1)),
-                (c + 1 < w, p + 1),
-                (r > 0, p.wrapping_sub(w)),
-                (r + 1 < h, p + w),
-                (k > 0, p.wrapping_sub(plane)),
-                (p + plane < n, p + plane),
-            ] {
-                if ok {
-                    out[m] = q;
-                    m += 1;
-                }
-            }
-            m
-        };
-        let mut near = [0usize; 6];
-        for start in 0..n {
-            if self.mask[start] & 1 == 0 || self.mask[start] & VISITED != 0 {
-                continue;
-            }
-            // First pass: size and share of pure air.
-            let (mut size, mut air) = (0u64, 0u64);
-            self.mask[start] |= VISITED;
-            stack.push(start);
-            while let Some(p) = stack.pop() {
-                size += 1;
-                air += u64::from(self.mask[p] >> 1 & 1);
-                let m = neighbours(p, &mut near);
-                for &q in &near[..m] {
-                    if self.mask[q] & 1 != 0 && self.mask[q] & VISITED == 0 {
-                        self.mask[q] |= VISITED;
-                        stack.push(q);
-                    }
-                }
-            }
-            if size < min_voxels || air as f64 > GAS_AIR_SHARE * size as f64 {
-                continue;
-            }
-            // Second pass: mark it kept.
-            self.mask[start] |= KEEP;
-            stack.push(start);
-            while let Some(p) = stack.pop() {
-                let m = neighbours(p, &mut near);
-                for &q in &near[..m] {
-                    if self.mask[q] & 1 != 0 && self.mask[q] & KEEP == 0 {
-                        self.mask[q] |= KEEP;
-                        stack.push(q);
-                    }
-                }
-            }
+        let mut lung = vec![0u64; mask.len().div_ceil(64)];
+        for (i, _) in mask.iter().enumerate().filter(|(_, m)| **m != 0) {
+            lung[i / 64] |= 1 << (i % 64);
         }
-        for m in &mut self.mask {
-            // Bit 1 (pure air) is kept on lung voxels for the airway test.
-            *m = if *m & KEEP != 0 { 1 | (*m & 2) } else { 0 };
-        }
-    }
-
-    /// Clears the slice's pieces of the field that are small, mostly pure air and central: the
-    /// trachea and main bronchi where they run apart from the lungs.
-    fn drop_airways(&mut self, k: usize, pixel_mm2: f64) {
-        let (h, w) = (self.h, self.w);
-        let plane = &mut self.mask[k * h * w..(k + 1) * h * w];
-        let lung: Vec<bool> = plane.iter().map(|&m| m != 0).collect();
-        let (id, sizes) = components(&lung, h, w);
-        if sizes.is_empty() {
-            return;
-        }
-        let (mut air, mut col_sum) = (vec![0usize; sizes.len()], vec![0f64; sizes.len()]);
-        for (p, &c) in id.iter().enumerate() {
-            if c != u32::MAX {
-                air[c as usize] += usize::from(plane[p] & 2 != 0);
-                col_sum[c as usize] += (p % w) as f64;
-            }
-        }
-        let [lo, hi] = self.body[k];
-        let mid = (lo + hi) / 2.0;
-        let airway: Vec<bool> = (0..sizes.len())
-            .map(|c| {
-                let centre = col_sum[c] / sizes[c] as f64;
-                sizes[c] as f64 * pixel_mm2 <= AIRWAY_MAX_MM2
-                    && air[c] * 2 > sizes[c]
-                    && (centre - mid).abs() <= AIRWAY_MIDLINE_SHARE * (hi - lo)
-            })
+        let with_lung = mask
+            .chunks(h * w)
+            .map(|p| p.iter().any(|&m| m != 0))
             .collect();
-        for (m, &c) in plane.iter_mut().zip(&id) {
-            if c != u32::MAX && airway[c as usize] {
-                *m = 0;
-            } else {
-                *m &= 1;
+        Self {
+            h,
+            w,
+            lung,
+            with_lung,
+            body,
+            three_d,
+            mapping: *mapping,
+        }
+    }
+}
+
+/// Keeps the 3-D (6-connected) components of inside air (`mask` bit 0, display order, h × w
+/// slices) with at least `min_voxels` voxels and no more than `GAS_AIR_SHARE` of pure air
+/// (bit 1); other voxels become 0.
+fn keep_lung_components(mask: &mut [u8], h: usize, w: usize, min_voxels: u64) {
+    const VISITED: u8 = 4;
+    const KEEP: u8 = 8;
+    let plane = h * w;
+    let n = mask.len();
+    let mut stack: Vec<usize> = Vec::new();
+    let neighbours = |p: usize, out: &mut [usize; 6]| -> usize {
+        let (k, r, c) = (p / plane, p % plane / w, p % w);
+        let mut m = 0;
+        for (ok, q) in [
+            (c > 0, p.wrapping_sub(1)),
+            (c + 1 < w, p + 1),
+            (r > 0, p.wrapping_sub(w)),
+            (r + 1 < h, p + w),
+            (k > 0, p.wrapping_sub(plane)),
+            (p + plane < n, p + plane),
+        ] {
+            if ok {
+                out[m] = q;
+                m += 1;
+            }
+        }
+        m
+    };
+    let mut near = [0usize; 6];
+    for start in 0..n {
+        if mask[start] & 1 == 0 || mask[start] & VISITED != 0 {
+            continue;
+        }
+        // First pass: size and share of pure air.
+        let (mut size, mut air) = (0u64, 0u64);
+        mask[start] |= VISITED;
+        stack.push(start);
+        while let Some(p) = stack.pop() {
+            size += 1;
+            air += u64::from(mask[p] >> 1 & 1);
+            let m = neighbours(p, &mut near);
+            for &q in &near[..m] {
+                if mask[q] & 1 != 0 && mask[q] & VISITED == 0 {
+                    mask[q] |= VISITED;
+                    stack.push(q);
+                }
+            }
+        }
+        if size < min_voxels || air as f64 > GAS_AIR_SHARE * size as f64 {
+            continue;
+        }
+        // Second pass: mark it kept.
+        mask[start] |= KEEP;
+        stack.push(start);
+        while let Some(p) = stack.pop() {
+            let m = neighbours(p, &mut near);
+            for &q in &near[..m] {
+                if mask[q] & 1 != 0 && mask[q] & KEEP == 0 {
+                    mask[q] |= KEEP;
+                    stack.push(q);
+                }
             }
         }
     }
-
-    fn plane(&self, k: usize) -> &[u8] {
-        &self.mask[k * self.h * self.w..(k + 1) * self.h * self.w]
+    for m in mask.iter_mut() {
+        // Bit 1 (pure air) is kept on lung voxels for the airway test.
+        *m = if *m & KEEP != 0 { 1 | (*m & 2) } else { 0 };
     }
+}
 
+/// Clears the pieces of one slice's field (`plane`, h × w; bit 1 = pure air) that are small,
+/// mostly pure air and central in the body (`[lo, hi]` its columns): the trachea and main
+/// bronchi where they run apart from the lungs.
+fn drop_airways(plane: &mut [u8], h: usize, w: usize, [lo, hi]: [f64; 2], pixel_mm2: f64) {
+    let lung: Vec<bool> = plane.iter().map(|&m| m != 0).collect();
+    let (id, sizes) = components(&lung, h, w);
+    if sizes.is_empty() {
+        return;
+    }
+    let (mut air, mut col_sum) = (vec![0usize; sizes.len()], vec![0f64; sizes.len()]);
+    for (p, &c) in id.iter().enumerate() {
+        if c != u32::MAX {
+            air[c as usize] += usize::from(plane[p] & 2 != 0);
+            col_sum[c as usize] += (p % w) as f64;
+        }
+    }
+    let mid = (lo + hi) / 2.0;
+    let airway: Vec<bool> = (0..sizes.len())
+        .map(|c| {
+            let centre = col_sum[c] / sizes[c] as f64;
+            sizes[c] as f64 * pixel_mm2 <= AIRWAY_MAX_MM2
+                && air[c] * 2 > sizes[c]
+                && (centre - mid).abs() <= AIRWAY_MIDLINE_SHARE * (hi - lo)
+        })
+        .collect();
+    for (m, &c) in plane.iter_mut().zip(&id) {
+        if c != u32::MAX && airway[c as usize] {
+            *m = 0;
+        } else {
+            *m &= 1;
+        }
+    }
+}
+
+impl LungField {
     /// Whether displayed slice `k` holds any lung.
     pub fn has_lung(&self, k: usize) -> bool {
-        self.plane(k).iter().any(|&m| m != 0)
+        self.with_lung[k]
     }
 
     /// How many slices hold lung.
     pub fn slices_with_lung(&self) -> usize {
-        (0..self.body.len()).filter(|&k| self.has_lung(k)).count()
+        self.with_lung.iter().filter(|&&l| l).count()
     }
 
     /// The field of displayed slice `k` (row-major h × w).
     pub fn slice(&self, k: usize) -> Vec<bool> {
-        self.plane(k).iter().map(|&m| m != 0).collect()
+        let plane = self.h * self.w;
+        (k * plane..(k + 1) * plane)
+            .map(|i| self.lung[i / 64] >> (i % 64) & 1 != 0)
+            .collect()
     }
 
     /// Lung labels of displayed slice `k` with `infection` added back (dense lung, consolidation
@@ -251,10 +261,10 @@ impl LungField {
     pub fn lung_labels(&self, k: usize, infection: &[bool]) -> Vec<u8> {
         let (h, w) = (self.h, self.w);
         let lung: Vec<bool> = self
-            .plane(k)
-            .iter()
+            .slice(k)
+            .into_iter()
             .zip(infection)
-            .map(|(&m, &i)| m != 0 || i)
+            .map(|(m, &i)| m || i)
             .collect();
         let [lo, hi] = self.body[k];
         let mid = (lo + hi) / 2.0;
@@ -310,7 +320,7 @@ pub fn keep_lung_regions(labels: &mut [u8], field: &[bool], h: usize, w: usize, 
 pub fn display_hu(volume: &Volume, mapping: &IntensityMapping, k: usize) -> Vec<f32> {
     let g = &volume.geometry;
     g.view
-        .to_display(g.dims, volume.slice(k))
+        .to_display(g.dims, &volume.slice(k))
         .into_iter()
         .map(|v| mapping.to_hu(v))
         .collect()

@@ -23,7 +23,7 @@ pub fn model_input(
     config: &FfrNetConfig,
 ) -> Vec<f32> {
     let g = &volume.geometry;
-    let display = g.view.to_display(g.dims, volume.slice(k));
+    let display = g.view.to_display(g.dims, &volume.slice(k));
     let unit: Vec<f32> = display.iter().map(|&v| mapping.to_unit(v)).collect();
     let s = config.input_size;
     let resized = resize_bilinear(&unit, g.view.display_size(g.dims), [s, s]);
@@ -192,6 +192,18 @@ pub fn argmax(maps: &[&[f32]]) -> Vec<u8> {
         .collect()
 }
 
+/// Time spent in each step of [`segment_slices_timed`], summed over the slices.
+#[cfg(not(target_family = "wasm"))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    /// Display order, window, resize to the model's grid ([`model_input`]).
+    pub inputs: std::time::Duration,
+    /// The forward pass(es) and the read-back.
+    pub network: std::time::Duration,
+    /// Probabilities back to the slice's grid, argmax, regions kept to the lung ([`slice_labels`]).
+    pub labels: std::time::Duration,
+}
+
 /// Segments slices `range` of `volume` natively, `options.batch` slices per forward pass; returns the
 /// labels of those slices in voxel order, slice after slice. Slices without lung are not sent
 /// to the model: their labels are 0. `field` is `volume`'s, and says how its values read as HU.
@@ -205,19 +217,44 @@ pub fn segment_slices(
     options: SegmentOptions,
     device: &Device,
 ) -> Vec<u8> {
+    let mut times = StageTimes::default();
+    segment_slices_timed(
+        model, config, volume, field, range, options, device, &mut times,
+    )
+}
+
+/// [`segment_slices`], adding the time of each step to `times` (`predict --timings`).
+#[cfg(not(target_family = "wasm"))]
+#[allow(clippy::too_many_arguments)]
+pub fn segment_slices_timed(
+    model: &FfrNet,
+    config: &FfrNetConfig,
+    volume: &Volume,
+    field: &LungField,
+    range: std::ops::Range<usize>,
+    options: SegmentOptions,
+    device: &Device,
+    times: &mut StageTimes,
+) -> Vec<u8> {
+    use std::time::Instant;
     let plane = volume.dims()[0] * volume.dims()[1];
     let mut labels = vec![0u8; range.len() * plane];
     let ks: Vec<usize> = range.clone().filter(|&k| field.has_lung(k)).collect();
     let grid = config.classes * config.input_size * config.input_size;
     for chunk in ks.chunks(options.batch.max(1)) {
+        let t = Instant::now();
         let inputs: Vec<Vec<f32>> = chunk
             .iter()
             .map(|&k| model_input(volume, k, &field.mapping, config))
             .collect();
+        times.inputs += t.elapsed();
+        let t = Instant::now();
         let probs = probabilities(model, config, &inputs, options.tta, device)
             .into_data()
             .try_into_vec::<f32>()
             .expect("f32 probabilities");
+        times.network += t.elapsed();
+        let t = Instant::now();
         for (i, &k) in chunk.iter().enumerate() {
             let at = (k - range.start) * plane;
             labels[at..at + plane].copy_from_slice(&slice_labels(
@@ -229,6 +266,7 @@ pub fn segment_slices(
                 k,
             ));
         }
+        times.labels += t.elapsed();
     }
     labels
 }

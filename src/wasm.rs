@@ -16,7 +16,7 @@ use crate::model::FfrNet;
 use crate::model::complexity::trainable_params;
 use crate::pipeline::{mask_description, model_input, probabilities, slice_labels};
 use crate::quantify::statistics;
-use crate::volume::{DicomSet, Volume, VolumeInfo, read_nifti, write_mask_nifti};
+use crate::volume::{DicomSet, Volume, VolumeInfo, read_nifti_from, write_mask_nifti};
 use crate::weights::{ModelCard, load_for_inference};
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
@@ -85,6 +85,38 @@ async fn self_test(device: &Device) -> Result<(), String> {
     Ok(())
 }
 
+/// A file read from the front through a JS function `read(at, n) -> Uint8Array`.
+struct JsFile<'a> {
+    read: &'a js_sys::Function,
+    len: u64,
+    at: u64,
+}
+
+impl std::io::Read for JsFile<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = (self.len - self.at).min(buf.len() as u64);
+        if want == 0 {
+            return Ok(0);
+        }
+        let chunk = self
+            .read
+            .call2(
+                &JsValue::NULL,
+                &JsValue::from(self.at as f64),
+                &JsValue::from(want as f64),
+            )
+            .map_err(|e| std::io::Error::other(format!("the file could not be read: {e:?}")))?;
+        let chunk = js_sys::Uint8Array::new(&chunk);
+        let n = (chunk.length() as usize).min(want as usize);
+        if n == 0 {
+            return Err(std::io::Error::other("the file ended before its size"));
+        }
+        chunk.subarray(0, n as u32).copy_to(&mut buf[..n]);
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
 /// A scan opened in the page.
 #[wasm_bindgen]
 pub struct Scan {
@@ -92,6 +124,9 @@ pub struct Scan {
     /// Where the lungs are, and (`field.mapping`) how the values read as HU.
     field: Rc<LungField>,
     warnings: Vec<String>,
+    /// The segmentation's label volume (stored order), once one has started: the scan's only
+    /// copy of it, so statistics and export read it where it is instead of being handed it.
+    labels: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -107,10 +142,21 @@ struct ScanInfo<'a> {
 
 #[wasm_bindgen]
 impl Scan {
-    /// Parses `.nii` / `.nii.gz` bytes; refuses what is not a CT scan with a readable message.
+    /// Parses a `.nii` / `.nii.gz` file of `size` bytes; refuses what is not a CT scan with a
+    /// readable message. `read(at, n)` returns (a `Uint8Array` of) up to `n` bytes from offset
+    /// `at`: the worker reads the `File` a chunk at a time, so its bytes are never held whole,
+    /// in JS or in wasm, next to the scan made of them.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8], window_level: f32, window_width: f32) -> Result<Scan, JsError> {
-        let volume = read_nifti(bytes).map_err(js_err)?;
+    pub fn new(
+        read: &js_sys::Function,
+        size: f64,
+        window_level: f32,
+        window_width: f32,
+    ) -> Result<Scan, JsError> {
+        let len = size as u64;
+        let file = JsFile { read, len, at: 0 };
+        let source = std::io::BufReader::with_capacity(1 << 20, file);
+        let volume = read_nifti_from(source, len).map_err(js_err)?;
         Scan::from_volume(volume, Vec::new(), window_level, window_width)
     }
 
@@ -126,6 +172,7 @@ impl Scan {
             volume: Rc::new(volume),
             field: Rc::new(field),
             warnings,
+            labels: Vec::new(),
         })
     }
 
@@ -146,43 +193,70 @@ impl Scan {
             return Err(js_err(format!("slice {k} is out of range")));
         }
         Ok(g.view
-            .to_display(g.dims, self.volume.slice(k))
+            .to_display(g.dims, &self.volume.slice(k))
             .into_iter()
             .map(|v| self.field.mapping.to_hu(v))
             .collect())
     }
 
-    /// One stored slice of labels rearranged into display order.
-    pub fn labels_to_display(&self, labels: &[u8]) -> Vec<u8> {
+    /// Starts a new label volume, every voxel 0 (the previous one, if any, is dropped).
+    pub fn clear_labels(&mut self) {
+        self.labels = Vec::new();
+        self.labels = vec![0; self.volume.data.len()];
+    }
+
+    /// Stores the labels of stored slice `k` (as `Segmenter::segment` returns them).
+    pub fn set_labels(&mut self, k: usize, labels: &[u8]) -> Result<(), JsError> {
+        let [nx, ny, nz] = self.volume.dims();
+        if self.labels.is_empty() || k >= nz || labels.len() != nx * ny {
+            return Err(js_err(format!(
+                "{} labels for slice {k} of a {nx}×{ny}×{nz} scan{}",
+                labels.len(),
+                if self.labels.is_empty() {
+                    " before clear_labels"
+                } else {
+                    ""
+                }
+            )));
+        }
+        self.labels[k * nx * ny..(k + 1) * nx * ny].copy_from_slice(labels);
+        Ok(())
+    }
+
+    /// The stored labels of slice `k` in display order (empty before a segmentation).
+    pub fn display_labels(&self, k: usize) -> Vec<u8> {
         let g = &self.volume.geometry;
-        g.view.to_display(g.dims, labels)
+        let plane = g.dims[0] * g.dims[1];
+        match self.labels.get(k * plane..(k + 1) * plane) {
+            Some(labels) => g.view.to_display(g.dims, labels),
+            None => Vec::new(),
+        }
     }
 
-    /// Volumes, lung involvement and per-slice infection for a whole label volume.
-    pub fn statistics(&self, labels: &[u8], classes: usize) -> Result<JsValue, JsError> {
-        self.check_labels(labels)?;
-        to_js(&statistics(&self.volume, &self.field, labels, classes))
+    /// Volumes, lung involvement and per-slice infection of the label volume.
+    pub fn statistics(&self, classes: usize) -> Result<JsValue, JsError> {
+        to_js(&statistics(
+            &self.volume,
+            &self.field,
+            self.labels()?,
+            classes,
+        ))
     }
 
-    pub fn statistics_csv(&self, labels: &[u8], classes: usize) -> Result<String, JsError> {
-        self.check_labels(labels)?;
-        Ok(statistics(&self.volume, &self.field, labels, classes).to_csv())
+    pub fn statistics_csv(&self, classes: usize) -> Result<String, JsError> {
+        Ok(statistics(&self.volume, &self.field, self.labels()?, classes).to_csv())
     }
 
     /// The label volume as `.nii.gz` bytes with the scan's geometry.
-    pub fn write_mask(&self, labels: &[u8], description: &str) -> Result<Vec<u8>, JsError> {
-        write_mask_nifti(&self.volume.geometry, labels, description).map_err(js_err)
+    pub fn write_mask(&self, description: &str) -> Result<Vec<u8>, JsError> {
+        write_mask_nifti(&self.volume.geometry, self.labels()?, description).map_err(js_err)
     }
 
-    fn check_labels(&self, labels: &[u8]) -> Result<(), JsError> {
-        if labels.len() != self.volume.data.len() {
-            return Err(js_err(format!(
-                "{} labels for {} voxels",
-                labels.len(),
-                self.volume.data.len()
-            )));
+    fn labels(&self) -> Result<&[u8], JsError> {
+        if self.labels.is_empty() {
+            return Err(js_err("the scan has not been segmented"));
         }
-        Ok(())
+        Ok(&self.labels)
     }
 }
 

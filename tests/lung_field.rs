@@ -62,7 +62,7 @@ fn abdomen_lung_bases_match_the_reference_and_bowel_gas_is_not_lung() {
             ours[z0..]
                 .iter()
                 .zip(&reference.data)
-                .map(|(&o, &r)| (is(o), is(side(r)))),
+                .map(|(&o, r)| (is(o), is(side(r)))),
         );
         let error = (a as f64 - b as f64) / b as f64;
         report.push(format!(

@@ -28,7 +28,7 @@ fn medseg() -> (Volume, Volume, LungField) {
 fn displayed(labels: &Volume, k: usize, label: impl Fn(f32) -> bool) -> Vec<u8> {
     let g = &labels.geometry;
     g.view
-        .to_display(g.dims, labels.slice(k))
+        .to_display(g.dims, &labels.slice(k))
         .iter()
         .map(|&v| u8::from(label(v)))
         .collect()

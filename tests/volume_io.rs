@@ -5,7 +5,7 @@ mod common;
 
 use common::{data, gunzip, gzip, read};
 use lungseg::intensity::{IntensityKind, detect, lung_window};
-use lungseg::volume::{VolumeError, read_nifti, write_mask_nifti};
+use lungseg::volume::{VolumeError, read_nifti, read_nifti_from, write_mask_nifti};
 
 #[test]
 fn reads_lidc_hounsfield_volume() {
@@ -14,14 +14,14 @@ fn reads_lidc_hounsfield_volume() {
     assert_eq!(v.source_type, "int16");
     assert_eq!(v.geometry.spacing, [0.625, 0.625, 1.0]);
     assert!(v.geometry.spacing_known);
-    let at = |i: usize, j: usize, k: usize| v.data[i + 512 * (j + 512 * k)];
+    let at = |i: usize, j: usize, k: usize| v.data.get(i + 512 * (j + 512 * k));
     // Values checked with nibabel.
     assert_eq!(at(256, 100, 0), -923.0);
     assert_eq!(at(256, 400, 0), -8.0);
     let (min, max) = v
         .data
         .iter()
-        .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        .fold((f32::MAX, f32::MIN), |(a, b), x| (a.min(x), b.max(x)));
     assert_eq!((min, max), (-2048.0, 1502.0));
     // Both slices hold the same pixels.
     assert_eq!(v.slice(0), v.slice(1));
@@ -35,8 +35,8 @@ fn reads_medseg_volume_and_masks() {
     let img = read_nifti(&read("medseg/train/image.nii.gz")).expect("image");
     assert_eq!(img.dims(), [512, 512, 52]);
     assert_eq!(img.source_type, "uint8");
-    assert_eq!(img.data[100 + 512 * 200], 77.0);
-    assert_eq!(img.data[256 + 512 * (256 + 512 * 5)], 226.0);
+    assert_eq!(img.data.get(100 + 512 * 200), 77.0);
+    assert_eq!(img.data.get(256 + 512 * (256 + 512 * 5)), 226.0);
     assert!(!img.geometry.spacing_known, "MedSeg records no spacing");
     assert_eq!(
         detect(&img, lung_window()).unwrap().kind,
@@ -44,13 +44,13 @@ fn reads_medseg_volume_and_masks() {
     );
     let bin = read_nifti(&read("medseg/train/mask_binary.nii.gz")).expect("binary mask");
     let cls = read_nifti(&read("medseg/train/mask_classes.nii.gz")).expect("class mask");
-    assert_eq!(bin.data.iter().filter(|&&v| v == 1.0).count(), 906_311);
+    assert_eq!(bin.data.iter().filter(|&v| v == 1.0).count(), 906_311);
     assert_eq!(bin.slice(0).iter().filter(|&&v| v == 1.0).count(), 35_781);
     assert!(
         bin.slice(40).iter().all(|&v| v == 0.0),
         "medseg_index 48 (z = 40) has an empty mask"
     );
-    let count = |c: f32| cls.data.iter().filter(|&&v| v == c).count();
+    let count = |c: f32| cls.data.iter().filter(|&v| v == c).count();
     assert_eq!(
         [count(1.0), count(2.0), count(3.0), count(255.0)],
         [560_121, 326_093, 19_700, 397]
@@ -71,7 +71,7 @@ fn mask_round_trips_with_the_scan_geometry() {
     assert_eq!(back.geometry.affine, v.geometry.affine);
     assert_eq!(back.geometry.view, v.geometry.view);
     assert_eq!(back.source_type, "uint8");
-    assert!(back.data.iter().zip(&labels).all(|(&a, &b)| a == b as f32));
+    assert!(back.data.iter().zip(&labels).all(|(a, &b)| a == b as f32));
     let h = &back.geometry.header;
     assert_eq!(
         (h.sform_code, h.qform_code),
@@ -223,9 +223,12 @@ fn bad_input_gets_a_clear_error() {
     assert!(matches!(e, VolumeError::Header(_)), "{e:?}");
     // A non-CT image: float values 0–1500 (an MR-like range) are refused by the intensity check.
     let mut v = read_nifti(&gz).unwrap();
-    v.data
-        .iter_mut()
-        .for_each(|x| *x = (*x + 2048.0) * 0.3 + 0.25);
+    v.data = v
+        .data
+        .iter()
+        .map(|x| (x + 2048.0) * 0.3 + 0.25)
+        .collect::<Vec<_>>()
+        .into();
     v.source_type = "float32".into();
     let e = detect(&v, lung_window()).unwrap_err();
     assert!(
@@ -235,13 +238,51 @@ fn bad_input_gets_a_clear_error() {
 }
 
 #[test]
+fn int16_scans_are_held_as_int16_and_fractions_as_f32() {
+    // A 600-slice chest CT is 300 MB as int16: the page holds it at that, not as f32 (600 MB).
+    let v = read_nifti(&read("fixtures/lidc_chest_2slices_hu.nii.gz")).unwrap();
+    assert_eq!(v.data.held_as(), "int16");
+    assert_eq!(v.data.bytes(), 2 * 512 * 512 * 2);
+    // A slope of 0.5 makes half-HU values: f32, and still exact.
+    let halves = read_nifti(&patched(|r| {
+        r[112..116].copy_from_slice(&0.5f32.to_le_bytes())
+    }))
+    .unwrap();
+    assert_eq!(halves.data.held_as(), "float32");
+    let whole = read_nifti(&gunzip(&read("fixtures/lidc_chest_2slices_hu.nii.gz"))).unwrap();
+    assert!(
+        (0..whole.data.len())
+            .step_by(101)
+            .all(|i| halves.data.get(i) == whole.data.get(i) * 0.5)
+    );
+}
+
+#[test]
+fn a_stream_read_a_byte_at_a_time_gives_the_same_scan() {
+    // The page reads the file from its JS array in pieces; the smallest pieces must do too.
+    for name in [
+        "fixtures/lidc_chest_2slices_hu.nii.gz",
+        "medseg/train/image.nii.gz",
+    ] {
+        let bytes = read(name);
+        let whole = read_nifti(&bytes).unwrap();
+        for bytes in [bytes.clone(), gunzip(&bytes)] {
+            let stream = std::io::BufReader::with_capacity(1, bytes.as_slice());
+            let streamed = read_nifti_from(stream, bytes.len() as u64).unwrap();
+            assert!(streamed.data == whole.data, "{name}");
+            assert_eq!(streamed.geometry.dims, whole.geometry.dims);
+        }
+    }
+}
+
+#[test]
 fn scl_slope_and_inter_are_applied() {
     let raw = patched(|r| {
         r[112..116].copy_from_slice(&2.0f32.to_le_bytes());
         r[116..120].copy_from_slice(&(-10.0f32).to_le_bytes());
     });
     let v = read_nifti(&raw).unwrap();
-    assert_eq!(v.data[256 + 512 * 100], -923.0 * 2.0 - 10.0);
+    assert_eq!(v.data.get(256 + 512 * 100), -923.0 * 2.0 - 10.0);
 }
 
 #[test]

@@ -23,7 +23,9 @@ fn main() -> Result<(), String> {
     let plane = nx * ny;
     let truths: Vec<Vec<u8>> = (0..nz)
         .map(|k| {
-            masks.data[k * plane..(k + 1) * plane]
+            masks
+                .data
+                .range(k * plane..(k + 1) * plane)
                 .iter()
                 .map(|&v| u8::from(v > 0.5))
                 .collect()

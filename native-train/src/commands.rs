@@ -3,6 +3,7 @@
 use crate::error::TrainError;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use burn::prelude::*;
 use clap::Args;
@@ -10,7 +11,9 @@ use lungseg::intensity::{Window, detect, lung_window};
 use lungseg::loss::LossWeights;
 use lungseg::lung_field::LungField;
 use lungseg::metrics::{Report, Scores};
-use lungseg::pipeline::{SegmentOptions, TTA_NAME, mask_description, segment_slices};
+use lungseg::pipeline::{
+    SegmentOptions, StageTimes, TTA_NAME, mask_description, segment_slices_timed,
+};
 use lungseg::quantify::{Statistics, statistics};
 use lungseg::volume::{read_nifti, write_mask_nifti};
 use lungseg::weights::{ModelCard, save_model};
@@ -399,7 +402,7 @@ fn score_prediction(
     let labels: Vec<u8> = pred
         .data
         .iter()
-        .map(|&v| v.clamp(0.0, 255.0) as u8)
+        .map(|v| v.clamp(0.0, 255.0) as u8)
         .collect();
     let plane = pred.dims()[0] * pred.dims()[1];
     let pairs: Vec<(&[u8], &[u8])> = slices
@@ -436,12 +439,18 @@ pub struct PredictArgs {
     /// zoomed by 4/3 (EXPERIMENTS.md: +0.011 Dice on the validation folds, about 5.5 times the work).
     #[arg(long)]
     pub tta: bool,
+    /// Print the time of each stage (read, lung field, model input, network, labels,
+    /// statistics, mask) and its share of the whole.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 pub fn predict(a: PredictArgs) -> anyhow::Result<()> {
     let device = backend::device(&a.backend)?;
     let (model, card) = load_inference(&a.model, &device)?;
+    let started = Instant::now();
     let volume = read_input(&a.input, a.series.as_deref())?;
+    let read = started.elapsed();
     let window = match a.window.as_deref() {
         Some([level, width]) if *width > 0.0 => Window {
             level: *level,
@@ -458,12 +467,14 @@ pub fn predict(a: PredictArgs) -> anyhow::Result<()> {
     let mapping =
         detect(&volume, window).with_context(|| format!("reading {}", a.input.display()))?;
     let field = LungField::of(&volume, &mapping);
+    let lung_field = started.elapsed() - read;
     let nz = volume.dims()[2];
     let bar = indicatif::ProgressBar::new(nz as u64);
     let mut labels = Vec::with_capacity(volume.data.len());
+    let mut stages = StageTimes::default();
     for k0 in (0..nz).step_by(a.batch.max(1)) {
         let k1 = (k0 + a.batch.max(1)).min(nz);
-        labels.extend(segment_slices(
+        labels.extend(segment_slices_timed(
             &model,
             &card.config,
             &volume,
@@ -474,15 +485,37 @@ pub fn predict(a: PredictArgs) -> anyhow::Result<()> {
                 tta: a.tta,
             },
             &device,
+            &mut stages,
         ));
         bar.set_position(k1 as u64);
     }
     bar.finish_and_clear();
+    let t = Instant::now();
+    let stats: Statistics = statistics(&volume, &field, &labels, card.config.classes);
+    let quantify = t.elapsed();
+    let t = Instant::now();
     let desc = mask_description(&card.config.name, a.tta);
     let out = write_mask_nifti(&volume.geometry, &labels, &desc)?;
     write_atomic(&a.output, &out).with_context(|| format!("writing {}", a.output.display()))?;
-    let stats: Statistics = statistics(&volume, &field, &labels, card.config.classes);
+    let export = t.elapsed();
     eprintln!("{}", stats.summary());
+    if a.timings {
+        let total = started.elapsed().as_secs_f64();
+        let rows = [
+            ("read (decode)", read),
+            ("intensity check and lung field", lung_field),
+            ("model input (window, resize)", stages.inputs),
+            ("network", stages.network),
+            ("labels (resize back, argmax, lung regions)", stages.labels),
+            ("statistics", quantify),
+            ("mask (gzip, write)", export),
+        ];
+        for (name, d) in rows {
+            let s = d.as_secs_f64();
+            eprintln!("{name:>44}: {s:8.2} s {:5.1} %", 100.0 * s / total);
+        }
+        eprintln!("{:>44}: {total:8.2} s", "total");
+    }
     if let Some(path) = a.stats {
         let text = serde_json::to_string_pretty(&stats)?;
         write_atomic(&path, text.as_bytes())

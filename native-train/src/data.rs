@@ -68,7 +68,7 @@ fn read_mask(
         ));
     }
     let mut labels = Vec::with_capacity(mask.data.len());
-    for (i, &v) in mask.data.iter().enumerate() {
+    for (i, v) in mask.data.iter().enumerate() {
         if v.fract() != 0.0 || !(0.0..=255.0).contains(&v) || !allowed.contains(&(v as u8)) {
             return Err(err(
                 path,
@@ -242,7 +242,7 @@ pub fn prepare_samples(
     slices
         .iter()
         .map(|&k| {
-            let display = g.view.to_display(g.dims, data.image.slice(k));
+            let display = g.view.to_display(g.dims, &data.image.slice(k));
             let unit: Vec<f32> = display.iter().map(|&v| data.mapping.to_unit(v)).collect();
             let labels = g.view.to_display(g.dims, data.truth(k, config.classes));
             Sample {

@@ -172,7 +172,7 @@ pub fn scans(a: ScansArgs) -> anyhow::Result<()> {
                     0
                 }
             };
-            let truth: Vec<u8> = reference.data.iter().map(|&v| side(v)).collect();
+            let truth: Vec<u8> = reference.data.iter().map(side).collect();
             let ours = &ours[r.z0 * plane..r.z0 * plane + truth.len()];
             let dice = |s: Option<u8>| {
                 let on = |l: u8| u8::from(l != 0 && s.is_none_or(|s| l == s));
@@ -189,7 +189,7 @@ pub fn scans(a: ScansArgs) -> anyhow::Result<()> {
             let truth: Vec<u8> = read_labels(p)?
                 .data
                 .iter()
-                .map(|&v| u8::from(v > 0.5))
+                .map(|v| u8::from(v > 0.5))
                 .collect();
             row.infection_dice = Some(Confusion::binary(&labels, &truth).dice());
         }

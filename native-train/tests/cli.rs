@@ -50,7 +50,7 @@ fn small_data(dir: &Path) {
         g.dims[2] = zs.len();
         let labels: Vec<u8> = zs
             .iter()
-            .flat_map(|&z| v.data[z * plane..(z + 1) * plane].iter().map(|&x| x as u8))
+            .flat_map(|&z| (z * plane..(z + 1) * plane).map(|i| v.data.get(i) as u8))
             .collect();
         std::fs::write(
             dir.join(format!("{name}.nii.gz")),
@@ -284,7 +284,7 @@ fn train_resume_export_eval_predict() {
     assert_eq!(m.dims(), scan.dims());
     assert_eq!(m.geometry.affine, scan.geometry.affine);
     assert_eq!(m.geometry.spacing, scan.geometry.spacing);
-    assert!(m.data.iter().all(|&v| v == 0.0 || v == 1.0));
+    assert!(m.data.iter().all(|v| v == 0.0 || v == 1.0));
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     let lung_ml = s["lung"]["total"]["ml"].as_f64().unwrap();
@@ -407,7 +407,7 @@ fn bad_data_folders_name_the_file() {
     );
     // Unknown label in the class mask.
     let v = read_nifti(&std::fs::read(data.join("mask_classes.nii.gz")).unwrap()).unwrap();
-    let mut labels: Vec<u8> = v.data.iter().map(|&x| x as u8).collect();
+    let mut labels: Vec<u8> = v.data.iter().map(|x| x as u8).collect();
     labels[1000] = 7;
     std::fs::write(
         data.join("mask_classes.nii.gz"),

@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::dicom_lengths::check_lengths;
 use super::error::VolumeError;
 use super::nifti_io::{MAX_SIDE, MAX_VOXELS};
-use super::{Geometry, Volume};
+use super::{Geometry, Volume, Voxels};
 
 /// The series a volume came from, for the page, the statistics and the exports.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -69,7 +69,7 @@ struct SliceHeader {
 struct SliceFile {
     name: String,
     header: SliceHeader,
-    values: Vec<f32>,
+    values: Voxels,
     stored: String,
 }
 
@@ -121,7 +121,7 @@ impl DicomSet {
             Ok((header, values, stored)) => self.files.push(SliceFile {
                 name: name.to_string(),
                 header,
-                values,
+                values: values.into(),
                 stored,
             }),
             Err(reason) => self.skipped.push(SkippedFile {
@@ -961,9 +961,9 @@ fn assemble(files: &[&SliceFile]) -> Result<(Volume, Vec<String>), VolumeError> 
     }
     affine[3][3] = 1.0;
 
-    let mut data = Vec::with_capacity(voxels as usize);
+    let mut data = Voxels::with_capacity(voxels as usize);
     for (_, f) in &deduped {
-        data.extend_from_slice(&f.values);
+        data.extend(&f.values);
     }
     let stored = deduped[0].1.stored.clone();
     let geometry = geometry_of(

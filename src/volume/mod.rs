@@ -1,16 +1,20 @@
-//! A CT volume in memory: voxel values as f32 plus the geometry needed to show slices the
-//! right way up and to write masks that overlay the scan.
+//! A CT volume in memory: voxel values (int16 where they fit, else f32) plus the geometry needed
+//! to show slices the right way up and to write masks that overlay the scan.
 
 pub mod dicom_io;
 mod dicom_lengths;
 pub mod error;
 pub mod nifti_io;
 pub mod orientation;
+mod voxels;
 
 pub use dicom_io::{DicomSet, DicomVolume, SeriesInfo, SkippedFile};
 pub use error::VolumeError;
-pub use nifti_io::{read_nifti, write_mask_nifti};
+pub use nifti_io::{read_nifti, read_nifti_from, write_mask_nifti};
 pub use orientation::SliceView;
+pub use voxels::Voxels;
+
+use std::borrow::Cow;
 
 use nifti::NiftiHeader;
 use serde::Serialize;
@@ -35,7 +39,7 @@ pub struct Geometry {
 #[derive(Clone)]
 pub struct Volume {
     pub geometry: Geometry,
-    pub data: Vec<f32>,
+    pub data: Voxels,
     /// Voxel type on disk (e.g. "int16"), for the user's information.
     pub source_type: String,
     /// The DICOM series it was assembled from; `None` for a NIfTI file.
@@ -153,17 +157,17 @@ impl Volume {
         self.geometry.dims
     }
 
-    /// The stored slice k (i fastest), borrowed.
-    pub fn slice(&self, k: usize) -> &[f32] {
+    /// The stored slice k (i fastest) as f32.
+    pub fn slice(&self, k: usize) -> Cow<'_, [f32]> {
         let [nx, ny, _] = self.geometry.dims;
-        &self.data[k * nx * ny..(k + 1) * nx * ny]
+        self.data.range(k * nx * ny..(k + 1) * nx * ny)
     }
 
     pub fn info(&self) -> VolumeInfo {
         let (min, max) = self
             .data
             .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min(v), hi.max(v))
             });
         let g = &self.geometry;

@@ -4,15 +4,15 @@
 //! checked before any voxel memory is allocated, so a header that lies or a 2 GB scan is
 //! refused cheaply.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 
 use flate2::Compression;
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use nifti::{NiftiHeader, NiftiType};
 
 use super::error::VolumeError;
-use super::{Geometry, Volume};
+use super::{Geometry, Volume, Voxels};
 
 /// The most voxels we open: 2^28 (a 512×512×1024 scan), 1 GiB as f32.
 pub const MAX_VOXELS: u64 = 1 << 28;
@@ -46,14 +46,24 @@ fn read_up_to(reader: &mut impl Read, limit: u64, gz: bool) -> Result<Vec<u8>, V
 
 /// Parses a NIfTI-1 volume (3-D, or 4-D with one time point) from `.nii` or `.nii.gz` bytes.
 pub fn read_nifti(bytes: &[u8]) -> Result<Volume, VolumeError> {
-    if bytes.is_empty() {
+    read_nifti_from(bytes, bytes.len() as u64)
+}
+
+/// [`read_nifti`] from a stream of `len` bytes, read once from the front, so a caller (the page)
+/// need not hold the file's bytes next to the scan made of them.
+pub fn read_nifti_from(mut source: impl BufRead, len: u64) -> Result<Volume, VolumeError> {
+    if len == 0 {
         return Err(VolumeError::Empty);
     }
-    let gz = is_gzip(bytes);
+    // The gzip magic, read (not peeked) so a source with a one-byte buffer is sniffed right.
+    let mut magic = [0u8; 2];
+    let got = fill(&mut source, &mut magic).map_err(|e| VolumeError::NotNifti(e.to_string()))?;
+    let gz = is_gzip(&magic[..got]);
+    let source = (&magic[..got]).chain(source);
     let mut reader: Box<dyn Read + '_> = if gz {
-        Box::new(MultiGzDecoder::new(bytes))
+        Box::new(MultiGzDecoder::new(source))
     } else {
-        Box::new(bytes)
+        Box::new(source)
     };
     let head = read_up_to(&mut reader, HEADER_LEN as u64, gz)?;
     if head.len() < HEADER_LEN {
@@ -83,10 +93,10 @@ pub fn read_nifti(bytes: &[u8]) -> Result<Volume, VolumeError> {
     let offset = header.vox_offset as u64;
     // vox_offset counts from the start of the file; we already consumed the header.
     let skip = offset - HEADER_LEN as u64;
-    let limit = GZIP_FLOOR.max(GZIP_RATIO.saturating_mul(bytes.len() as u64));
+    let limit = GZIP_FLOOR.max(GZIP_RATIO.saturating_mul(len));
     if gz && skip + data_len > limit {
         return Err(VolumeError::GzipBomb {
-            compressed: bytes.len() as u64,
+            compressed: len,
             claimed: skip + data_len,
             limit,
         });
@@ -107,6 +117,7 @@ pub fn read_nifti(bytes: &[u8]) -> Result<Volume, VolumeError> {
         big_endian,
         data_len,
         skipped < skip,
+        scaling(&header),
         io_err,
     )?;
     if gz {
@@ -115,7 +126,6 @@ pub fn read_nifti(bytes: &[u8]) -> Result<Volume, VolumeError> {
         std::io::copy(&mut reader.take(64 << 20), &mut std::io::sink())
             .map_err(|e| VolumeError::CorruptGzip(e.to_string()))?;
     }
-    let data = scaled(data, &header)?;
     Ok(Volume {
         geometry,
         data,
@@ -124,25 +134,39 @@ pub fn read_nifti(bytes: &[u8]) -> Result<Volume, VolumeError> {
     })
 }
 
-/// Voxels read and converted to f32 a chunk at a time, straight from the (decompressing) reader:
-/// the scan is never held twice (stored bytes, then values), only its f32 values and one chunk.
+/// Voxels read, scaled and stored a chunk at a time, straight from the (decompressing) reader:
+/// the scan is never held twice (stored bytes, then values), only its values (at the narrowest
+/// exact type, see [`Voxels`]) and one chunk.
 fn read_voxels(
     reader: &mut impl Read,
     t: NiftiType,
     big_endian: bool,
     data_len: u64,
     ended: bool,
+    (slope, inter): (f32, f32),
     io_err: impl Fn(std::io::Error) -> VolumeError,
-) -> Result<Vec<f32>, VolumeError> {
+) -> Result<Voxels, VolumeError> {
     const CHUNK: usize = 1 << 20;
     let elem = element_size(t)?;
-    let mut data = Vec::with_capacity((data_len / elem as u64) as usize);
+    let mut data = Voxels::with_capacity((data_len / elem as u64) as usize);
     let mut chunk = vec![0u8; CHUNK.min(data_len as usize)];
+    let mut values = Vec::with_capacity(chunk.len() / elem);
     let mut read = 0u64;
     while read < data_len && !ended {
         let want = ((data_len - read) as usize).min(CHUNK);
         let got = fill(reader, &mut chunk[..want]).map_err(&io_err)?;
-        decode(&chunk[..got - got % elem], t, big_endian, &mut data);
+        values.clear();
+        decode(&chunk[..got - got % elem], t, big_endian, &mut values);
+        if slope != 1.0 || inter != 0.0 {
+            values.iter_mut().for_each(|v| *v = *v * slope + inter);
+        }
+        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
+            return Err(VolumeError::Header(format!(
+                "voxel {} is not a finite number",
+                data.len() + bad
+            )));
+        }
+        data.extend_from_slice(&values);
         read += got as u64;
         if got < want {
             break;
@@ -237,20 +261,14 @@ fn element_size(t: NiftiType) -> Result<usize, VolumeError> {
     })
 }
 
-/// The header's linear scaling applied, and every value checked to be a number.
-fn scaled(mut data: Vec<f32>, header: &NiftiHeader) -> Result<Vec<f32>, VolumeError> {
-    // NIfTI: slope 0 (or non-finite) means "no scaling".
+/// The header's linear scaling (slope, intercept); NIfTI's slope 0 (or non-finite) means none.
+fn scaling(header: &NiftiHeader) -> (f32, f32) {
     let (slope, inter) = (header.scl_slope, header.scl_inter);
-    if slope.is_finite() && slope != 0.0 && (slope != 1.0 || (inter.is_finite() && inter != 0.0)) {
-        let inter = if inter.is_finite() { inter } else { 0.0 };
-        data.iter_mut().for_each(|v| *v = *v * slope + inter);
+    if slope.is_finite() && slope != 0.0 {
+        (slope, if inter.is_finite() { inter } else { 0.0 })
+    } else {
+        (1.0, 0.0)
     }
-    if let Some(bad) = data.iter().position(|v| !v.is_finite()) {
-        return Err(VolumeError::Header(format!(
-            "voxel {bad} is not a finite number"
-        )));
-    }
-    Ok(data)
 }
 
 /// Checks the header's dimensions before anything is allocated.

@@ -26,11 +26,11 @@ pub fn parse_summary(v: &Volume) -> Vec<f64> {
     let mut s = vec![g.dims[0] as f64, g.dims[1] as f64, g.dims[2] as f64];
     s.extend(g.spacing.iter().map(|&x| x as f64));
     s.extend(g.affine.iter().flatten().copied());
-    s.push(v.data.iter().map(|&x| x as f64).sum());
+    s.push(v.data.iter().map(|x| x as f64).sum());
     s.extend(
         [0usize, 1234, 262_143, 300_000, 524_287]
             .iter()
-            .map(|&i| v.data[i] as f64),
+            .map(|&i| v.data.get(i) as f64),
     );
     s
 }

@@ -126,7 +126,7 @@ export class WorkerClient {
       if (file.size >= FILE_LIMIT) return error(tooLarge(file));
       status(`Reading ${file.name}…`);
       try {
-        await this.openBytes(file.name, await file.arrayBuffer());
+        await this.openFile(file.name, file);
       } catch (e) {
         error(`${file.name}: ${errorText(e)}`);
       }
@@ -135,9 +135,10 @@ export class WorkerClient {
     await this.sendDicom(scanName(picked), picked);
   }
 
-  /** A NIfTI file's bytes, transferred to the worker that will hold the scan. */
-  async openBytes(name: string, bytes: ArrayBuffer): Promise<void> {
-    (await this.target()).postMessage({ type: "open", name, bytes } satisfies Request, [bytes]);
+  /** A NIfTI file, handed to the worker that will hold the scan: the worker reads it a chunk at
+   * a time, so the file's bytes are never held whole next to the scan. */
+  async openFile(name: string, file: Blob): Promise<void> {
+    (await this.target()).postMessage({ type: "open", name, file } satisfies Request);
   }
 
   /** Streams the files to the worker one at a time; each file's bytes are transferred, not copied. */

@@ -180,8 +180,7 @@ ui.sample.addEventListener("click", async () => {
     showError(`The sample scan could not be loaded (${response.status}).`);
     return;
   }
-  const bytes = await response.arrayBuffer();
-  await client.openBytes("lidc_chest_2slices_hu.nii.gz", bytes);
+  await client.openFile("lidc_chest_2slices_hu.nii.gz", await response.blob());
 });
 
 // ---------- segmenting and export ----------

@@ -61,7 +61,7 @@ export interface Statistics {
 
 export type Request =
   | { type: "init"; backend: BackendChoice }
-  | { type: "open"; name: string; bytes: ArrayBuffer }
+  | { type: "open"; name: string; file: Blob }
   // A DICOM folder or drop, streamed one file at a time so no more than a few files' bytes are
   // held at once; "dicom-end" opens the only series or lists them, "dicom-series" opens one.
   | { type: "dicom-begin"; name: string; total: number }

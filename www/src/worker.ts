@@ -9,13 +9,18 @@ const MODEL_URL = new URL("../model/lite.lungseg", import.meta.url);
 const CARD_URL = new URL("../model/lite.card.json", import.meta.url);
 const CACHE = "lungseg-model-v1";
 
+/** Workers read files synchronously (the DOM library the page is typed with leaves it out). */
+declare const FileReaderSync: { new (): { readAsArrayBuffer(blob: Blob): ArrayBuffer } };
+
 let segmenter: Segmenter | null = null;
 let scan: Scan | null = null;
 let scanName = "";
-let labels: Uint8Array | null = null;
-let segmented: Uint8Array | null = null; // 1 where slice k has labels
+/// What `scan.info()` said when it opened (it reads every voxel for the value range: once).
+let scanInfo: VolumeInfo | null = null;
+/// 1 where slice k has labels (the label volume itself is the scan's, in wasm memory).
+let segmented: Uint8Array | null = null;
 let cancelRequested = false;
-let tta = false; // how `labels` were made
+let tta = false; // how the labels were made
 let running = false;
 /// A DICOM folder being read, or read and waiting for the user to choose a series.
 let dicom: { files: DicomFiles; name: string; total: number; done: number } | null = null;
@@ -122,7 +127,10 @@ async function handle(req: Request): Promise<void> {
       }
       dropDicom();
       // Lung window; the page re-windows for display itself.
-      opened(req.name, () => new Scan(new Uint8Array(req.bytes), -600, 1500));
+      const file = req.file;
+      const reader = new FileReaderSync();
+      const read = (at: number, n: number): Uint8Array => new Uint8Array(reader.readAsArrayBuffer(file.slice(at, at + n)));
+      opened(req.name, () => new Scan(read, file.size, -600, 1500));
       return;
     }
     case "dicom-begin": {
@@ -160,10 +168,7 @@ async function handle(req: Request): Promise<void> {
       try {
         const hu = new Float32Array(scan.display_hu(req.k));
         let l: Uint8Array | null = null;
-        if (labels && segmented && segmented[req.k]) {
-          const [nx, ny] = (scan.info() as VolumeInfo).dims;
-          l = new Uint8Array(scan.labels_to_display(labels.subarray(req.k * nx * ny, (req.k + 1) * nx * ny)));
-        }
+        if (segmented?.[req.k]) l = new Uint8Array(scan.display_labels(req.k));
         post({ type: "slice", k: req.k, hu, labels: l }, l ? [hu.buffer, l.buffer] : [hu.buffer]);
       } catch (e) {
         post({ type: "error", context: "slice", message: message(e) });
@@ -177,10 +182,10 @@ async function handle(req: Request): Promise<void> {
       cancelRequested = true;
       return;
     case "export": {
-      if (!scan || !labels || !segmenter) return;
+      if (!scan || !segmented || !segmenter) return;
       try {
         const stem = scanName.replace(/\.nii(\.gz)?$/i, "");
-        const bytes = new Uint8Array(scan.write_mask(labels, segmenter.mask_description(tta)));
+        const bytes = new Uint8Array(scan.write_mask(segmenter.mask_description(tta)));
         post({ type: "mask", name: `${stem}_mask.nii.gz`, bytes }, [bytes.buffer]);
       } catch (e) {
         post({ type: "error", context: "export", message: message(e) });
@@ -197,9 +202,9 @@ function opened(name: string, make: () => Scan): boolean {
     scan?.free();
     scan = next;
     scanName = name;
-    labels = null;
+    scanInfo = scan.info() as VolumeInfo;
     segmented = null;
-    post({ type: "opened", name, info: scan.info() as VolumeInfo, memory: memoryBytes() });
+    post({ type: "opened", name, info: scanInfo, memory: memoryBytes() });
     return true;
   } catch (e) {
     post({ type: "error", context: "open", message: `${name}: ${message(e)}` });
@@ -224,10 +229,8 @@ function dropDicom(): void {
 async function segment(augment: boolean): Promise<void> {
   if (!scan || !segmenter || running) return;
   tta = augment;
-  const info = scan.info() as VolumeInfo;
-  const [nx, ny, nz] = info.dims;
-  const plane = nx * ny;
-  labels = new Uint8Array(plane * nz);
+  const nz = scanInfo!.dims[2];
+  scan.clear_labels();
   segmented = new Uint8Array(nz);
   running = true;
   cancelRequested = false;
@@ -240,16 +243,16 @@ async function segment(augment: boolean): Promise<void> {
     for (const k of order) {
       if (cancelRequested) break;
       const out = (await segmenter.segment(scan, k, k + 1, tta)) as Uint8Array;
-      labels.set(out, k * plane);
+      scan.set_labels(k, out);
       segmented[k] = 1;
       done += 1;
-      const display = new Uint8Array(scan.labels_to_display(out));
+      const display = new Uint8Array(scan.display_labels(k));
       post({ type: "progress", done, total: nz, k, labels: display, ms: performance.now() - t0 }, [display.buffer]);
       // Yield so a Cancel message can be handled between slices.
       await new Promise((r) => setTimeout(r, 0));
     }
-    const stats = scan.statistics(labels, segmenter.classes()) as Statistics;
-    const csv = scan.statistics_csv(labels, segmenter.classes());
+    const stats = scan.statistics(segmenter.classes()) as Statistics;
+    const csv = scan.statistics_csv(segmenter.classes());
     post({ type: "segmented", stats, csv, cancelled: cancelRequested, done, ms: performance.now() - t0, memory: memoryBytes() });
   } catch (e) {
     post({ type: "error", context: "segment", message: message(e) });

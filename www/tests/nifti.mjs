@@ -1,6 +1,6 @@
 // Minimal NIfTI-1 helpers for the end-to-end test: parse a (gzipped) uint8/int16 volume and
 // cut a slab of slices out of one, so the test can feed real scans and read back exports.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 
@@ -50,4 +50,25 @@ export function dice(a, b) {
     if (x && y) inter++;
   }
   return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
+}
+
+/** A real-size chest CT for the whole-scan test and benchmark: 512 × 512 × n int16 from the two
+ * real LIDC slices, copy k being slice k % 2 rolled sideways by (k % 9) − 4 pixels; gzipped
+ * (level 1), with its int16 size. */
+export function repeatedLidc(shared, n) {
+  const lidc = parseNifti(readFileSync(resolve(shared, "fixtures/lidc_chest_2slices_hu.nii.gz")));
+  const [nx, ny] = lidc.dims;
+  if (lidc.datatype !== 4) throw new Error("the LIDC fixture is expected as int16");
+  const src = new Int16Array(lidc.data.buffer.slice(lidc.data.byteOffset, lidc.data.byteOffset + lidc.data.byteLength));
+  const plane = nx * ny;
+  const body = new Int16Array(plane * n);
+  for (let k = 0; k < n; k++) {
+    const base = (k % 2) * plane, shift = (k % 9) - 4, dst = k * plane;
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) body[dst + y * nx + x] = src[base + y * nx + ((x - shift + nx) % nx)];
+    }
+  }
+  const header = Buffer.from(lidc.raw.subarray(0, lidc.voxOffset));
+  header.writeInt16LE(n, 46);
+  return { bytes: gzipSync(Buffer.concat([header, Buffer.from(body.buffer)]), { level: 1 }), int16Bytes: body.byteLength };
 }

@@ -12,9 +12,8 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "n
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
-import { parseNifti, sharedData } from "./nifti.mjs";
+import { parseNifti, repeatedLidc, sharedData } from "./nifti.mjs";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const shared = sharedData(repo);
@@ -28,25 +27,6 @@ function check(ok, what) {
   if (!ok) failures++;
 }
 const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
-
-/** 512 × 512 × n int16 from the two real LIDC slices; copy k is slice k % 2 rolled sideways by (k % 9) − 4 pixels. */
-function buildVolume(n) {
-  const lidc = parseNifti(readFileSync(join(shared, "fixtures/lidc_chest_2slices_hu.nii.gz")));
-  const [nx, ny] = lidc.dims;
-  if (lidc.datatype !== 4) throw new Error("the LIDC fixture is expected as int16");
-  const src = new Int16Array(lidc.data.buffer.slice(lidc.data.byteOffset, lidc.data.byteOffset + lidc.data.byteLength));
-  const plane = nx * ny;
-  const body = new Int16Array(plane * n);
-  for (let k = 0; k < n; k++) {
-    const base = (k % 2) * plane, shift = (k % 9) - 4, dst = k * plane;
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++) body[dst + y * nx + x] = src[base + y * nx + ((x - shift + nx) % nx)];
-    }
-  }
-  const header = Buffer.from(lidc.raw.subarray(0, lidc.voxOffset));
-  header.writeInt16LE(n, 46);
-  return { bytes: gzipSync(Buffer.concat([header, Buffer.from(body.buffer)]), { level: 1 }), int16Bytes: body.byteLength };
-}
 
 /** Resident and peak resident memory of Chromium's renderer processes (the page and its worker live in one). */
 function rendererMemory() {
@@ -78,7 +58,7 @@ async function freePort() {
 }
 
 const t0 = Date.now();
-const { bytes, int16Bytes } = buildVolume(SLICES);
+const { bytes, int16Bytes } = repeatedLidc(shared, SLICES);
 const scanPath = join(out, `lidc_repeated_${SLICES}.nii.gz`);
 writeFileSync(scanPath, bytes);
 console.log(`  built ${scanPath}: 512 × 512 × ${SLICES} int16 (${mb(int16Bytes)} as int16, ${mb(bytes.length)} gzipped) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
