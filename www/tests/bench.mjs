@@ -33,7 +33,7 @@ async function inBrowser(backend, tta = false) {
   await page.goto(`http://127.0.0.1:${port}/?backend=${backend}`);
   await page.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
   const adapter = await page.locator("#backend").textContent();
-  await page.locator('input[type="file"]').setInputFiles(scan);
+  await page.locator("#file").setInputFiles(scan);
   await page.getByRole("button", { name: "Segment" }).waitFor();
   await page.waitForFunction(() => !document.getElementById("segment")?.hasAttribute("disabled"));
   await page.getByLabel(/Test-time augmentation/).setChecked(tta);
@@ -86,7 +86,7 @@ if (volumeSlices > 0) {
   await page.goto(`http://127.0.0.1:${port}/?backend=cpu`);
   await page.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
   let t = Date.now();
-  await page.locator('input[type="file"]').setInputFiles(whole);
+  await page.locator("#file").setInputFiles(whole);
   await page.waitForFunction((n) => new RegExp(`× ${n} int16`).test(document.getElementById("scan-info")?.textContent ?? ""), volumeSlices, { timeout: 600_000 });
   const openSeconds = (Date.now() - t) / 1000;
   for (const tta of [false, true]) {
@@ -113,7 +113,7 @@ if (volumeSlices > 0) {
     await gpu.goto(`http://127.0.0.1:${port}/?backend=webgpu`);
     await gpu.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
     const adapter = (await gpu.locator("#backend").textContent())?.replace(/^Backend: /, "");
-    await gpu.locator('input[type="file"]').setInputFiles(whole);
+    await gpu.locator("#file").setInputFiles(whole);
     await gpu.waitForFunction((n) => new RegExp(`× ${n} int16`).test(document.getElementById("scan-info")?.textContent ?? ""), volumeSlices, { timeout: 600_000 });
     for (const tta of [false, true]) {
       await gpu.getByLabel(/Test-time augmentation/).setChecked(tta);

@@ -147,7 +147,8 @@ try {
   const all = Array.from({ length: SLICES }, (_, k) => k);
   check(JSON.stringify(cpuMask.dims) === JSON.stringify(native.dims), `mask dimensions ${cpuMask.dims}`);
   check(sameSlices(cpuMask, native, all), `CPU fallback, all ${SLICES} slices after a Cancel: the mask equals native predict's voxel for voxel`);
-  const peak = rendererMemory().hwm;
+  // The high-water mark of the whole run so far: opening (reading, the 3-D lung field) may be it.
+  const peak = Math.max(opened.hwm, rendererMemory().hwm);
   console.log(`  CPU fallback: ${cpuSeconds.toFixed(1)} s for ${SLICES} slices (${(cpuSeconds / SLICES).toFixed(3)} s per slice)`);
   console.log(`  memory: renderer peak ${mb(peak)} = ${(peak / int16Bytes).toFixed(2)}× the scan's int16 size (${mb(int16Bytes)}); ` +
     `above the idle page: ${mb(peak - idle.rss)} = ${((peak - idle.rss) / int16Bytes).toFixed(2)}×; resident after segmenting ${mb(segmented.rss)}`);
