@@ -192,7 +192,7 @@ pub fn argmax(maps: &[&[f32]]) -> Vec<u8> {
         .collect()
 }
 
-/// Time spent in each step of [`segment_slices_timed`], summed over the slices.
+/// Time spent in each step of [`segment_slices`], summed over the slices.
 #[cfg(not(target_family = "wasm"))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StageTimes {
@@ -204,9 +204,19 @@ pub struct StageTimes {
     pub labels: std::time::Duration,
 }
 
+#[cfg(not(target_family = "wasm"))]
+impl std::ops::AddAssign for StageTimes {
+    fn add_assign(&mut self, other: Self) {
+        self.inputs += other.inputs;
+        self.network += other.network;
+        self.labels += other.labels;
+    }
+}
+
 /// Segments slices `range` of `volume` natively, `options.batch` slices per forward pass; returns the
-/// labels of those slices in voxel order, slice after slice. Slices without lung are not sent
-/// to the model: their labels are 0. `field` is `volume`'s, and says how its values read as HU.
+/// labels of those slices in voxel order, slice after slice, and the time each step took
+/// (`predict --timings`). Slices without lung are not sent to the model: their labels are 0.
+/// `field` is `volume`'s, and says how its values read as HU.
 #[cfg(not(target_family = "wasm"))]
 pub fn segment_slices(
     model: &FfrNet,
@@ -216,26 +226,8 @@ pub fn segment_slices(
     range: std::ops::Range<usize>,
     options: SegmentOptions,
     device: &Device,
-) -> Vec<u8> {
+) -> (Vec<u8>, StageTimes) {
     let mut times = StageTimes::default();
-    segment_slices_timed(
-        model, config, volume, field, range, options, device, &mut times,
-    )
-}
-
-/// [`segment_slices`], adding the time of each step to `times` (`predict --timings`).
-#[cfg(not(target_family = "wasm"))]
-#[allow(clippy::too_many_arguments)]
-pub fn segment_slices_timed(
-    model: &FfrNet,
-    config: &FfrNetConfig,
-    volume: &Volume,
-    field: &LungField,
-    range: std::ops::Range<usize>,
-    options: SegmentOptions,
-    device: &Device,
-    times: &mut StageTimes,
-) -> Vec<u8> {
     use std::time::Instant;
     let plane = volume.dims()[0] * volume.dims()[1];
     let mut labels = vec![0u8; range.len() * plane];
@@ -268,5 +260,5 @@ pub fn segment_slices_timed(
         }
         times.labels += t.elapsed();
     }
-    labels
+    (labels, times)
 }

@@ -15,7 +15,7 @@ use crate::lung_field::LungField;
 use crate::model::FfrNet;
 use crate::model::complexity::trainable_params;
 use crate::pipeline::{mask_description, model_input, probabilities, slice_labels};
-use crate::quantify::statistics;
+use crate::quantify::{Statistics, statistics};
 use crate::volume::{DicomSet, Volume, VolumeInfo, read_nifti_from, write_mask_nifti};
 use crate::weights::{ModelCard, load_for_inference};
 
@@ -140,6 +140,13 @@ struct ScanInfo<'a> {
     lung_slices: usize,
 }
 
+/// What [`Scan::statistics`] returns.
+#[derive(Serialize)]
+struct Report {
+    statistics: Statistics,
+    csv: String,
+}
+
 #[wasm_bindgen]
 impl Scan {
     /// Parses a `.nii` / `.nii.gz` file of `size` bytes; refuses what is not a CT scan with a
@@ -201,6 +208,7 @@ impl Scan {
 
     /// Starts a new label volume, every voxel 0 (the previous one, if any, is dropped).
     pub fn clear_labels(&mut self) {
+        // Freed before the new one is allocated, so two label volumes are never held at once.
         self.labels = Vec::new();
         self.labels = vec![0; self.volume.data.len()];
     }
@@ -233,18 +241,14 @@ impl Scan {
         }
     }
 
-    /// Volumes, lung involvement and per-slice infection of the label volume.
+    /// Volumes, lung involvement and per-slice infection of the label volume, as the page shows
+    /// them (`statistics`) and as the CSV download (`csv`): one pass over the labels for both.
     pub fn statistics(&self, classes: usize) -> Result<JsValue, JsError> {
-        to_js(&statistics(
-            &self.volume,
-            &self.field,
-            self.labels()?,
-            classes,
-        ))
-    }
-
-    pub fn statistics_csv(&self, classes: usize) -> Result<String, JsError> {
-        Ok(statistics(&self.volume, &self.field, self.labels()?, classes).to_csv())
+        let statistics = statistics(&self.volume, &self.field, self.labels()?, classes);
+        to_js(&Report {
+            csv: statistics.to_csv(),
+            statistics,
+        })
     }
 
     /// The label volume as `.nii.gz` bytes with the scan's geometry.

@@ -38,15 +38,18 @@ fn shipped_model_reference_masks_match_native_predict() {
         lungseg::lung_field::LungField::of(&volume, &detect(&volume, lung_window()).unwrap());
     let mut labels = Vec::new();
     for k in MEDSEG_SLICES {
-        labels.extend(segment_slices(
-            &model,
-            &card.config,
-            &volume,
-            &field,
-            k..k + 1,
-            SegmentOptions::default(),
-            &device,
-        ));
+        labels.extend(
+            segment_slices(
+                &model,
+                &card.config,
+                &volume,
+                &field,
+                k..k + 1,
+                SegmentOptions::default(),
+                &device,
+            )
+            .0,
+        );
     }
     assert!(
         labels.iter().any(|&l| l != 0),

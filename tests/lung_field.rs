@@ -131,7 +131,7 @@ fn no_infection_without_lung_on_the_abdomen_scan() {
     let lung_slices: Vec<usize> = (0..nz).filter(|&k| field.has_lung(k)).collect();
     // The reference has lung in slices 101–111; the field finds one slice more at the dome.
     assert_eq!(lung_slices, (100..112).collect::<Vec<_>>());
-    let labels = segment_slices(
+    let (labels, _) = segment_slices(
         &model,
         &card.config,
         &ct,

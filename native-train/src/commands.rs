@@ -11,9 +11,7 @@ use lungseg::intensity::{Window, detect, lung_window};
 use lungseg::loss::LossWeights;
 use lungseg::lung_field::LungField;
 use lungseg::metrics::{Report, Scores};
-use lungseg::pipeline::{
-    SegmentOptions, StageTimes, TTA_NAME, mask_description, segment_slices_timed,
-};
+use lungseg::pipeline::{SegmentOptions, StageTimes, TTA_NAME, mask_description, segment_slices};
 use lungseg::quantify::{Statistics, statistics};
 use lungseg::volume::{read_nifti, write_mask_nifti};
 use lungseg::weights::{ModelCard, save_model};
@@ -474,7 +472,7 @@ pub fn predict(a: PredictArgs) -> anyhow::Result<()> {
     let mut stages = StageTimes::default();
     for k0 in (0..nz).step_by(a.batch.max(1)) {
         let k1 = (k0 + a.batch.max(1)).min(nz);
-        labels.extend(segment_slices_timed(
+        let (chunk, times) = segment_slices(
             &model,
             &card.config,
             &volume,
@@ -485,8 +483,9 @@ pub fn predict(a: PredictArgs) -> anyhow::Result<()> {
                 tta: a.tta,
             },
             &device,
-            &mut stages,
-        ));
+        );
+        labels.extend(chunk);
+        stages += times;
         bar.set_position(k1 as u64);
     }
     bar.finish_and_clear();

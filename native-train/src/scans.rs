@@ -134,7 +134,7 @@ pub fn scans(a: ScansArgs) -> anyhow::Result<()> {
             batch: a.batch,
             tta: a.tta,
         };
-        let labels = segment_slices(
+        let (labels, _) = segment_slices(
             &model,
             &card.config,
             &volume,

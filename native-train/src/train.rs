@@ -120,15 +120,18 @@ pub fn validate(
     let plane = nx * ny;
     let mut preds = Vec::new();
     for &k in slices {
-        preds.push(segment_slices(
-            model,
-            config,
-            &data.image,
-            &data.field,
-            k..k + 1,
-            SegmentOptions { batch: 1, tta },
-            device,
-        ));
+        preds.push(
+            segment_slices(
+                model,
+                config,
+                &data.image,
+                &data.field,
+                k..k + 1,
+                SegmentOptions { batch: 1, tta },
+                device,
+            )
+            .0,
+        );
     }
     let truths: Vec<&[u8]> = slices
         .iter()

@@ -251,8 +251,7 @@ async function segment(augment: boolean): Promise<void> {
       // Yield so a Cancel message can be handled between slices.
       await new Promise((r) => setTimeout(r, 0));
     }
-    const stats = scan.statistics(segmenter.classes()) as Statistics;
-    const csv = scan.statistics_csv(segmenter.classes());
+    const { statistics: stats, csv } = scan.statistics(segmenter.classes()) as { statistics: Statistics; csv: string };
     post({ type: "segmented", stats, csv, cancelled: cancelRequested, done, ms: performance.now() - t0, memory: memoryBytes() });
   } catch (e) {
     post({ type: "error", context: "segment", message: message(e) });
