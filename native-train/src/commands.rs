@@ -20,11 +20,12 @@ use crate::augment::Augment;
 use crate::backend;
 use crate::checkpoint::write_atomic;
 use crate::data::{LabelledData, fold_split, sha256_hex};
+use crate::experiments::Experiments;
 use crate::experiments::pretrain::InitOptions;
-use crate::experiments::pseudo::{Teacher, UnlabeledPool};
+use crate::experiments::pseudo::{Pseudo, Teacher, UnlabeledPool};
 use crate::inputs::{load, load_inference, read_input};
 use crate::recipe::network;
-use crate::train::{PseudoOptions, PseudoSource, TrainOptions, fold_dir, train_run, validate};
+use crate::train::{TrainOptions, fold_dir, train_run, validate};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -172,16 +173,17 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
         }
         let split = fold_split(&data.groups, folds, fold, a.split_seed.unwrap_or(a.seed));
         let pseudo = match (&a.unlabeled, &a.teacher) {
-            (Some(dir), Some(teacher)) => Some(PseudoSource {
-                pool: UnlabeledPool::load(dir)?,
-                teacher: Teacher::load(
+            (Some(dir), Some(teacher)) => Some(Pseudo::new(
+                UnlabeledPool::load(dir)?,
+                Teacher::load(
                     teacher,
                     &config,
                     &split.valid,
                     a.teacher_tta,
                     &device.clone().without_autodiff(),
                 )?,
-            }),
+                a.pseudo_per_epoch,
+            )),
             _ => None,
         };
         let opts = TrainOptions {
@@ -204,16 +206,11 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
             fold,
             max_iterations: a.max_iterations,
             valid_every: a.valid_every,
-            pseudo: pseudo.as_ref().map(|p| PseudoOptions {
-                unlabeled: p.pool.dir.display().to_string(),
-                unlabeled_slices: p.pool.len(),
-                teacher: p.teacher.path.display().to_string(),
-                teacher_sha256: p.teacher.sha256.clone(),
-                per_epoch: a.pseudo_per_epoch,
-                teacher_tta: p.teacher.tta.then(|| TTA_NAME.to_string()),
-            }),
-            ema: a.ema,
-            init: init.clone(),
+            experiments: Experiments {
+                pseudo,
+                ema: a.ema,
+                init: init.clone(),
+            },
         };
         let dir = fold_dir(&a.out, if a.folds.is_some() { folds } else { 1 }, fold);
         eprintln!(
@@ -223,15 +220,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
             split.valid,
             dir.display()
         );
-        let r = train_run(
-            &data,
-            &split,
-            &opts,
-            &dir,
-            a.resume,
-            pseudo.as_ref(),
-            &devices,
-        )?;
+        let r = train_run(&data, &split, &opts, &dir, a.resume, &devices)?;
         eprintln!(
             "fold {fold}: best validation Dice {:.4} (per slice) at epoch {}",
             r.best_dice, r.best_epoch

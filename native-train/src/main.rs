@@ -47,6 +47,9 @@ enum Command {
     Export(commands::ExportArgs),
     /// Self-supervised pretraining on unlabeled slices (restoration), for `train --init`.
     Pretrain(experiments::pretrain::PretrainArgs),
+    /// One EXPERIMENTS.md table that no training option computes (ensembles, TTA zoom,
+    /// thresholds, the output grid's ceiling).
+    Experiment(experiments::tables::TableArgs),
     /// Dump weights, inputs, logits and one step's gradients for the PyTorch parity check (py/).
     Parity(parity::ParityArgs),
     /// burn flex against PyTorch CPU: forward and training-step times and peak memory.
@@ -72,6 +75,7 @@ fn main() {
         Command::Scans(a) => scans::scans(a),
         Command::Export(a) => commands::export(a),
         Command::Pretrain(a) => experiments::pretrain::pretrain(a),
+        Command::Experiment(a) => experiments::tables::experiment(a),
         Command::Parity(a) => parity::parity(a),
         Command::Bench(a) => bench::bench(a),
         Command::Info {

@@ -1,7 +1,6 @@
 //! `train`: the paper's recipe on a labelled folder, with validation on held-out similarity
 //! groups, per-epoch logs, atomic checkpoints, resume and best-on-validation model selection.
 
-use crate::error::TrainError;
 use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,13 +21,11 @@ use crate::checkpoint::{self, LoopState, write_atomic};
 use crate::data::Sample;
 use crate::data::prepare_samples;
 use crate::data::{LabelledData, Split};
-use crate::experiments::ema::{Ema, recalibrate};
-use crate::experiments::pretrain::{InitOptions, start_from};
-use crate::experiments::pseudo::{Teacher, UnlabeledPool};
+use crate::experiments::Experiments;
+use crate::experiments::ema::Ema;
 use crate::logs::{epoch_bar, jsonl, read_log};
 use crate::parallel::{Backward, Computed, DataParallel};
 use crate::poly_lr::PolyLr;
-use crate::recipe::batch_tensors;
 
 /// Everything that defines a training run.
 #[derive(Debug, Clone, Serialize)]
@@ -50,38 +47,9 @@ pub struct TrainOptions {
     pub max_iterations: Option<usize>,
     /// Validate every this many epochs (and always at the last).
     pub valid_every: usize,
-    /// Pseudo-labelled unlabeled slices added to every epoch; None = labelled slices only.
-    pub pseudo: Option<PseudoOptions>,
-    /// Decay of the weight average that validation scores and the run saves; None = the
-    /// trained weights themselves. Left out when None, like the fingerprint's share.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ema: Option<f64>,
-    /// Pretrained weights (`pretrain`) the run starts from instead of random ones; left out
-    /// when None, so earlier runs keep their fingerprint.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub init: Option<InitOptions>,
-}
-
-/// What a semi-supervised run adds (recorded in the log, the card and the run's fingerprint).
-#[derive(Debug, Clone, Serialize)]
-pub struct PseudoOptions {
-    pub unlabeled: String,
-    pub unlabeled_slices: usize,
-    pub teacher: String,
-    pub teacher_sha256: String,
-    pub per_epoch: usize,
-    /// The teacher's test-time augmentation, by name (`pipeline::TTA_NAME`), so a run whose
-    /// teacher averaged other views (the mirror pair alone, before the zoomed views) will not
-    /// resume under this one. Left out when off, so runs from before the option keep their
-    /// fingerprint.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub teacher_tta: Option<String>,
-}
-
-/// The unlabeled slices and the teacher that labels them.
-pub struct PseudoSource {
-    pub pool: UnlabeledPool,
-    pub teacher: Teacher,
+    /// Research options (experiments), none in the shipped recipe.
+    #[serde(flatten)]
+    pub experiments: Experiments,
 }
 
 /// One row of the per-epoch log.
@@ -157,7 +125,6 @@ pub fn train_run(
     opts: &TrainOptions,
     out: &Path,
     resume: bool,
-    pseudo: Option<&PseudoSource>,
     devices: &[Device],
 ) -> anyhow::Result<RunResult> {
     let device = devices.first().context("no training device")?;
@@ -174,43 +141,25 @@ pub fn train_run(
         opts.augment,
         &split.train,
         &split.valid,
-        &opts.pseudo,
+        &opts.experiments.pseudo,
     ))?;
     // Appended only when set, so runs from before the option keep their fingerprint.
-    if let Some(decay) = opts.ema {
+    if let Some(decay) = opts.experiments.ema {
         fingerprint.push_str(&format!(" ema {decay}"));
     }
     let labelled = prepare_samples(data, &split.train, cfg);
-    let per_epoch = match (&opts.pseudo, pseudo) {
-        (Some(p), Some(_)) => p.per_epoch,
-        (None, None) => 0,
-        _ => {
-            return Err(TrainError::Options(
-                "pseudo-label options without their source (or the reverse)".into(),
-            )
-            .into());
-        }
-    };
+    let per_epoch = opts.experiments.extra_per_epoch();
     let iters_per_epoch = ((labelled.len() + per_epoch) / opts.batch_size).max(1);
     let total_iters = iters_per_epoch * opts.epochs;
 
     device.seed(opts.seed);
     let mut model: FfrNet = cfg.init(device);
-    if let Some(init) = &opts.init {
-        model = start_from(model, init, cfg, device)?;
+    if let Some(init) = &opts.experiments.init {
+        model = init.start_from(model, cfg, device)?;
     }
     let valid_device = device.clone().without_autodiff();
-    let mut ema = opts.ema.map(Ema::new);
-    // The labelled training slices, unaugmented, in training-size batches: what the average's
-    // BatchNorm statistics are re-estimated on.
-    let recalibration: Vec<Tensor<4>> = if ema.is_some() {
-        labelled
-            .chunks(opts.batch_size)
-            .map(|c| batch_tensors(c, cfg, false, device).0)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut ema =
+        (opts.experiments.ema).map(|d| Ema::new(d, &labelled, opts.batch_size, cfg, device));
     let parallel = DataParallel::new(
         devices,
         Backward {
@@ -254,10 +203,8 @@ pub fn train_run(
         let epoch = state.epoch + 1;
         let started = Instant::now();
         let mut train_samples = labelled.clone();
-        if let Some(p) = pseudo {
-            let drawn = p.pool.draw(epoch, per_epoch, opts.seed);
-            let labelled = p.teacher.label(&p.pool, &drawn, cfg.input_size);
-            train_samples.extend(labelled?);
+        if let Some(p) = &opts.experiments.pseudo {
+            train_samples.extend(p.samples(epoch, opts.seed, cfg.input_size)?);
         }
         let mut order: Vec<usize> = (0..train_samples.len()).collect();
         state.rng.shuffle(&mut order);
@@ -307,8 +254,8 @@ pub fn train_run(
         };
         // The model this run scores, selects and saves: the weight average (with its own
         // BatchNorm statistics) when it keeps one.
-        let chosen = match ema.as_ref().and_then(|e| e.model.as_ref()) {
-            Some(average) => recalibrate(average, &recalibration),
+        let chosen = match &ema {
+            Some(e) => e.chosen(&model),
             None => model.valid(),
         };
         let report = validate_now.then(|| score(&chosen));

@@ -1188,3 +1188,25 @@ fn scans_reports_every_shared_scan_with_the_lung_field_against_the_reference() {
     assert!(out.contains("| totalseg_abdomen_3mm_hu |"), "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn experiment_tables_run_on_the_shipped_model() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/model/lite.lungseg");
+    let m = model.to_str().unwrap();
+    // A model averaged with itself is that model: every row of the table reads the same.
+    let text = ok(&["experiment", "ensemble", &format!("{m},{m}"), "3,22"]);
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| model"))
+        .map(|l| l.split_once(" | ").unwrap().1)
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows.iter().all(|r| *r == rows[0]), "{text}");
+    // Slice 22 holds infection the shipped model finds: the scores are not all zero.
+    assert!(!rows[0].starts_with("0.0000 / 0.0000"), "{text}");
+    let (success, text) = run(&["experiment", "tta-zoom", m]);
+    assert!(
+        !success && text.contains("usage: experiment tta-zoom MODEL"),
+        "{text}"
+    );
+}

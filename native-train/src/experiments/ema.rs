@@ -7,11 +7,12 @@
 //! visited as float tensors), but averaged statistics do not fit averaged weights, so they are
 //! re-estimated ([`recalibrate`]) before the average is scored or saved.
 
-use crate::recipe::float_tensors;
+use crate::data::Sample;
+use crate::recipe::{batch_tensors, float_tensors};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::nn::BatchNormConfig;
 use burn::prelude::*;
-use lungseg::model::FfrNet;
+use lungseg::model::{FfrNet, FfrNetConfig};
 
 /// The averaged model, on the training device's inner (non-autodiff) backend.
 pub struct Ema {
@@ -20,11 +21,38 @@ pub struct Ema {
     /// (Reading a freshly built model would initialise its lazy parameters in visiting order
     /// rather than the forward pass's, and so change the run's random initialisation.)
     pub model: Option<FfrNet>,
+    /// The labelled training slices, unaugmented, in training-size batches: what the average's
+    /// BatchNorm statistics are re-estimated on.
+    recalibration: Vec<Tensor<4>>,
 }
 
 impl Ema {
-    pub fn new(decay: f64) -> Self {
-        Self { decay, model: None }
+    /// An average with `decay` per step of a run that trains on `labelled`.
+    pub fn new(
+        decay: f64,
+        labelled: &[Sample],
+        batch_size: usize,
+        cfg: &FfrNetConfig,
+        device: &Device,
+    ) -> Self {
+        let recalibration = labelled
+            .chunks(batch_size)
+            .map(|c| batch_tensors(c, cfg, false, device).0)
+            .collect();
+        Self {
+            decay,
+            model: None,
+            recalibration,
+        }
+    }
+
+    /// The model the run scores, selects and saves: the average with its own BatchNorm
+    /// statistics, or `model` itself before the first update.
+    pub fn chosen(&self, model: &FfrNet) -> FfrNet {
+        match &self.model {
+            Some(average) => recalibrate(average, &self.recalibration),
+            None => model.valid(),
+        }
     }
 
     /// `average ← decay · average + (1 − decay) · model`, tensor by tensor.
@@ -111,7 +139,7 @@ mod tests {
         let a: FfrNet = config.init(&device);
         device.seed(2);
         let b: FfrNet = config.init(&device);
-        let mut ema = Ema::new(0.75);
+        let mut ema = Ema::new(0.75, &[], 1, &config, &device);
         ema.update(&a);
         ema.update(&b);
         let (ta, tb, te) = (

@@ -318,24 +318,28 @@ impl InitOptions {
     }
 }
 
-/// `fresh` with every weight but the classifier's taken from the model file `init` names: the
-/// pretext's output channel means nothing to segmentation, so the classifier stays as `fresh`
-/// initialised it. The file must describe the same network (any number of classes).
-pub fn start_from(
-    fresh: FfrNet,
-    init: &InitOptions,
-    cfg: &FfrNetConfig,
-    device: &Device,
-) -> anyhow::Result<FfrNet> {
-    let path = Path::new(&init.path);
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if sha256_hex([&bytes]) != init.sha256 {
-        return Err(TrainError::mismatch(path, "the file changed while the run started").into());
-    }
-    let (pre, card) =
-        load_model(&bytes, device).with_context(|| format!("reading {}", path.display()))?;
-    if card.config.clone().with_classes(cfg.classes) != *cfg {
-        return Err(TrainError::mismatch(
+impl InitOptions {
+    /// The loop's hook: `fresh` with every weight but the classifier's taken from the model file
+    /// this names: the pretext's output channel means nothing to segmentation, so the classifier
+    /// stays as `fresh` initialised it. The file must describe the same network (any number of
+    /// classes).
+    pub fn start_from(
+        &self,
+        fresh: FfrNet,
+        cfg: &FfrNetConfig,
+        device: &Device,
+    ) -> anyhow::Result<FfrNet> {
+        let path = Path::new(&self.path);
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        if sha256_hex([&bytes]) != self.sha256 {
+            return Err(
+                TrainError::mismatch(path, "the file changed while the run started").into(),
+            );
+        }
+        let (pre, card) =
+            load_model(&bytes, device).with_context(|| format!("reading {}", path.display()))?;
+        if card.config.clone().with_classes(cfg.classes) != *cfg {
+            return Err(TrainError::mismatch(
 path,
 format!("--init needs weights of the same network; the file holds preset `{}` at {}², this run trains `{}` at {}²",
             card.config.name,
@@ -343,10 +347,11 @@ format!("--init needs weights of the same network; the file holds preset `{}` at
             cfg.name,
             cfg.input_size
         )).into());
+        }
+        let mut model = pre;
+        model.decoder.classifier = fresh.decoder.classifier;
+        Ok(model)
     }
-    let mut model = pre;
-    model.decoder.classifier = fresh.decoder.classifier;
-    Ok(model)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 
 use crate::error::TrainError;
 use anyhow::Context;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::prelude::*;
 use lungseg::model::{FfrNet, FfrNetConfig};
@@ -20,6 +22,65 @@ use zune_jpeg::JpegDecoder;
 use crate::data::Sample;
 use crate::data::{DataError, err, sha256_hex};
 use crate::rng::Rng;
+use lungseg::pipeline::TTA_NAME;
+
+/// Pseudo-labels in a run: what it records (its card and fingerprint hold `options`, under the
+/// keys runs have always had) and the slices and teacher those name, in one value, so the two
+/// cannot disagree.
+#[derive(Clone, Serialize)]
+pub struct Pseudo {
+    #[serde(flatten)]
+    pub options: PseudoOptions,
+    #[serde(skip)]
+    source: Arc<(UnlabeledPool, Teacher)>,
+}
+
+/// What a semi-supervised run adds (recorded in the log, the card and the run's fingerprint).
+#[derive(Debug, Clone, Serialize)]
+pub struct PseudoOptions {
+    pub unlabeled: String,
+    pub unlabeled_slices: usize,
+    pub teacher: String,
+    pub teacher_sha256: String,
+    pub per_epoch: usize,
+    /// The teacher's test-time augmentation, by name (`pipeline::TTA_NAME`), so a run whose
+    /// teacher averaged other views (the mirror pair alone, before the zoomed views) will not
+    /// resume under this one. Left out when off, so runs from before the option keep their
+    /// fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teacher_tta: Option<String>,
+}
+
+impl Pseudo {
+    /// `per_epoch` slices of `pool` labelled by `teacher` join every epoch.
+    pub fn new(pool: UnlabeledPool, teacher: Teacher, per_epoch: usize) -> Self {
+        let options = PseudoOptions {
+            unlabeled: pool.dir.display().to_string(),
+            unlabeled_slices: pool.len(),
+            teacher: teacher.path.display().to_string(),
+            teacher_sha256: teacher.sha256.clone(),
+            per_epoch,
+            teacher_tta: teacher.tta.then(|| TTA_NAME.to_string()),
+        };
+        Self {
+            options,
+            source: Arc::new((pool, teacher)),
+        }
+    }
+
+    /// The loop's hook: epoch `epoch`'s pseudo-labelled samples at `size`².
+    pub fn samples(&self, epoch: usize, seed: u64, size: usize) -> Result<Vec<Sample>, DataError> {
+        let (pool, teacher) = &*self.source;
+        let drawn = pool.draw(epoch, self.options.per_epoch, seed);
+        teacher.label(pool, &drawn, size)
+    }
+}
+
+impl std::fmt::Debug for Pseudo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.options.fmt(f)
+    }
+}
 
 /// The crops come from 512 × 512 scans; centring them on a canvas this size keeps their anatomy
 /// at the scale of the labelled slices instead of blowing a lung crop up to the whole input.

@@ -2,21 +2,18 @@
 //! model alone and of their mean, with one view and with `--tta`'s four views, on the slices
 //! asked for (the same labels, lung-region filter and metric code as `eval`).
 //!
-//! `cargo run --release -p native-train --example ensemble -- MODEL,MODEL[,...] z,z,...`
+//! `cargo run --release -p native-train -- experiment ensemble MODEL,MODEL[,...] z,z,...`
 //! e.g. two runs of one fold, each at epoch 100:
 //! `... runs/a/last.lungseg,runs/b/last.lungseg 3,4,6,8,11,13,22,33,35,41,46`
 
-mod common;
-
+use super::common;
 use burn::prelude::*;
-use common::Medseg;
 use lungseg::metrics::evaluate;
 use lungseg::pipeline::{model_input, probabilities, slice_labels};
 
-fn main() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [models, slices] = args.as_slice() else {
-        return Err("usage: ensemble MODEL,MODEL[,...] z,z,...".into());
+pub fn run(args: &[String]) -> Result<(), String> {
+    let [models, slices] = args else {
+        return Err("usage: experiment ensemble MODEL,MODEL[,...] z,z,...".into());
     };
     let slices = common::slices(slices)?;
     let device = Device::flex();
@@ -33,9 +30,9 @@ fn main() -> Result<(), String> {
             "{path}: input size or classes differ from the first model's"
         ));
     }
-    let data = Medseg::load()?;
+    let data = common::medseg()?;
     let (image, mapping) = (&data.image, &data.mapping);
-    let truths: Vec<Vec<u8>> = slices.iter().map(|&k| data.truth(k)).collect();
+    let truths: Vec<Vec<u8>> = slices.iter().map(|&k| data.truth(k, 2).to_vec()).collect();
     // Rows: each model alone, then the mean; each with one view and with the four views.
     let names: Vec<String> = loaded
         .iter()

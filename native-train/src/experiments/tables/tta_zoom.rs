@@ -2,23 +2,20 @@
 //! on its slices with one view, the mirror pair alone, and the mirror pair at the input side plus
 //! each set of zoomed sides asked for (`pipeline::augmented`, the code `--tta` runs with 4/3).
 //!
-//! `cargo run --release -p native-train --example tta_zoom -- MODEL z,z,... [SIDES ...]`
+//! `cargo run --release -p native-train -- experiment tta-zoom MODEL z,z,... [SIDES ...]`
 //! e.g. `... runs/lite/last.lungseg 3,4,6,8,11,13,22,33,35,41,46 448 512 576 448,512`
 //! (each SIDES is a comma-separated list of zoomed sides; default 448 512 576). The word
 //! `upside-down` among them adds a row: `--tta`'s four views plus the same four upside down
 //! (training flips vertically too), eight in all.
 
-mod common;
-
+use super::common;
 use burn::prelude::*;
-use common::Medseg;
 use lungseg::metrics::evaluate;
 use lungseg::pipeline::{augmented, model_input, probabilities, slice_labels, tta_zoom_size};
 
-fn main() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [model_path, slices, sides @ ..] = args.as_slice() else {
-        return Err("usage: tta_zoom MODEL z,z,... [SIDES ...] [upside-down]".into());
+pub fn run(args: &[String]) -> Result<(), String> {
+    let [model_path, slices, sides @ ..] = args else {
+        return Err("usage: experiment tta-zoom MODEL z,z,... [SIDES ...] [upside-down]".into());
     };
     let upside_down = sides.iter().any(|a| a == "upside-down");
     let sides: Vec<&String> = sides.iter().filter(|a| *a != "upside-down").collect();
@@ -37,9 +34,9 @@ fn main() -> Result<(), String> {
     let device = Device::flex();
     let (model, cfg) = common::model(model_path, &device)?;
     let s = cfg.input_size;
-    let data = Medseg::load()?;
+    let data = common::medseg()?;
     let (image, mapping) = (&data.image, &data.mapping);
-    let truths: Vec<Vec<u8>> = slices.iter().map(|&k| data.truth(k)).collect();
+    let truths: Vec<Vec<u8>> = slices.iter().map(|&k| data.truth(k, 2).to_vec()).collect();
     let mut rows: Vec<(String, Vec<Vec<u8>>)> = vec![
         ("one view".into(), vec![]),
         (format!("mirror pair at {s}"), vec![]),

@@ -4,15 +4,15 @@
 //! sit on the stem pool's grid, a quarter of the input size: 64² for 256² input, 96² for 384²,
 //! 128² for 512² (or 256² windows of 512² slices, `train --crop`).
 //!
-//! `cargo run --release -p native-train --example resolution_ceiling [DATA_DIR]`
+//! `cargo run --release -p native-train -- experiment resolution-ceiling [DATA_DIR]`
 
 use lungseg::metrics::evaluate;
 use lungseg::resample::resize_bilinear;
 use lungseg::volume::read_nifti;
 use std::path::PathBuf;
 
-fn main() -> Result<(), String> {
-    let dir = std::env::args().nth(1).map_or_else(
+pub fn run(args: &[String]) -> Result<(), String> {
+    let dir = args.first().map_or_else(
         || PathBuf::from(lungseg::SHARED_DATA).join("medseg/train"),
         PathBuf::from,
     );

@@ -6,19 +6,16 @@
 //! which dropped every region touching the image border (`border`): one CSV row per view,
 //! threshold, minimum area, filter and slice.
 //!
-//! `cargo run --release -p native-train --example threshold_sweep -- MODEL z,z,... > OUT.csv`
+//! `cargo run --release -p native-train -- experiment threshold-sweep MODEL z,z,... > OUT.csv`
 
-mod common;
-
+use super::common;
 use burn::prelude::*;
-use common::Medseg;
 use lungseg::lung_field::{components, pixel_mm2};
 use lungseg::pipeline::{display_labels, model_input, probabilities};
 
-fn main() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [model_path, slices] = args.as_slice() else {
-        return Err("usage: threshold_sweep MODEL z,z,...".into());
+pub fn run(args: &[String]) -> Result<(), String> {
+    let [model_path, slices] = args else {
+        return Err("usage: experiment threshold-sweep MODEL z,z,...".into());
     };
     let slices = common::slices(slices)?;
     let device = Device::flex();
@@ -28,14 +25,14 @@ fn main() -> Result<(), String> {
     }
     let s = cfg.input_size;
     let plane = s * s;
-    let data = Medseg::load()?;
+    let data = common::medseg()?;
     let (image, mapping) = (&data.image, &data.mapping);
     println!("view,threshold,min_area,filter,z,tp,fp,fn");
     let g = &image.geometry;
     let [h, w] = g.view.display_size(g.dims);
     let mm2 = pixel_mm2(image);
     for &k in &slices {
-        let truth = data.truth(k);
+        let truth = data.truth(k, 2);
         let x = model_input(image, k, mapping, &cfg);
         for (view, tta) in [("one", false), ("tta", true)] {
             let p = probabilities(&model, &cfg, std::slice::from_ref(&x), tta, &device)
@@ -65,7 +62,7 @@ fn main() -> Result<(), String> {
                     let (id, sizes) = components(&on, g.dims[1], g.dims[0]);
                     for &min_area in areas {
                         let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-                        for (&c, &infected) in id.iter().zip(&truth) {
+                        for (&c, &infected) in id.iter().zip(truth) {
                             let infected = infected != 0;
                             let on = c != u32::MAX && sizes[c as usize] >= min_area;
                             match (on, infected) {
