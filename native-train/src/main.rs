@@ -1,6 +1,7 @@
 //! `native-train`: train, evaluate, predict with and export lungseg's FFRNet.
 
-// In the order they import each other: a module uses only modules above it.
+// Each module imports only those below it on ARCHITECTURE.md's path (tests/layers.rs keeps
+// the order and checks it).
 mod augment;
 mod backend;
 mod bench;
