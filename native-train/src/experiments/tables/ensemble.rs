@@ -11,9 +11,9 @@ use burn::prelude::*;
 use lungseg::metrics::evaluate;
 use lungseg::pipeline::{model_input, probabilities, slice_labels};
 
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> anyhow::Result<()> {
     let [models, slices] = args else {
-        return Err("usage: experiment ensemble MODEL,MODEL[,...] z,z,...".into());
+        anyhow::bail!("usage: experiment ensemble MODEL,MODEL[,...] z,z,...");
     };
     let slices = common::slices(slices)?;
     let device = Device::flex();
@@ -26,9 +26,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if let Some((path, ..)) = loaded.iter().find(|(_, _, c)| {
         (c.input_size, c.classes, c.in_channels) != (cfg.input_size, cfg.classes, cfg.in_channels)
     }) {
-        return Err(format!(
-            "{path}: input size or classes differ from the first model's"
-        ));
+        anyhow::bail!("{path}: input size or classes differ from the first model's");
     }
     let data = common::medseg()?;
     let (image, mapping) = (&data.image, &data.mapping);
@@ -57,7 +55,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 let p = p
                     .into_data()
                     .try_into_vec::<f32>()
-                    .map_err(|e| format!("{e:?}"))?;
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 row[v].push(slice_labels(
                     &p,
                     cfg.classes,

@@ -38,5 +38,4 @@ pub fn experiment(a: TableArgs) -> anyhow::Result<()> {
         Table::ThresholdSweep => threshold_sweep::run(&a.args),
         Table::TtaZoom => tta_zoom::run(&a.args),
     }
-    .map_err(anyhow::Error::msg)
 }

@@ -6,19 +6,20 @@
 //!
 //! `cargo run --release -p native-train -- experiment resolution-ceiling [DATA_DIR]`
 
+use anyhow::Context;
 use lungseg::metrics::evaluate;
 use lungseg::resample::resize_bilinear;
 use lungseg::volume::read_nifti;
 use std::path::PathBuf;
 
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> anyhow::Result<()> {
     let dir = args.first().map_or_else(
         || PathBuf::from(lungseg::SHARED_DATA).join("medseg/train"),
         PathBuf::from,
     );
     let path = dir.join("mask_binary.nii.gz");
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let masks = read_nifti(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let masks = read_nifti(&bytes).with_context(|| format!("reading {}", path.display()))?;
     let [nx, ny, nz] = masks.dims();
     let plane = nx * ny;
     let truths: Vec<Vec<u8>> = (0..nz)

@@ -13,15 +13,15 @@ use burn::prelude::*;
 use lungseg::lung_field::{components, pixel_mm2};
 use lungseg::pipeline::{display_labels, model_input, probabilities};
 
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> anyhow::Result<()> {
     let [model_path, slices] = args else {
-        return Err("usage: experiment threshold-sweep MODEL z,z,...".into());
+        anyhow::bail!("usage: experiment threshold-sweep MODEL z,z,...");
     };
     let slices = common::slices(slices)?;
     let device = Device::flex();
     let (model, cfg) = common::model(model_path, &device)?;
     if cfg.classes != 2 {
-        return Err("a binary model is needed".into());
+        anyhow::bail!("a binary model is needed");
     }
     let s = cfg.input_size;
     let plane = s * s;
@@ -38,7 +38,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let p = probabilities(&model, &cfg, std::slice::from_ref(&x), tta, &device)
                 .into_data()
                 .try_into_vec::<f32>()
-                .map_err(|e| format!("{e:?}"))?;
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let infection = &p[plane..2 * plane];
             // Thresholds 0.20, 0.25, ..., 0.80 (twentieths).
             for i in 4..=16 {

@@ -9,13 +9,14 @@
 //! (training flips vertically too), eight in all.
 
 use super::common;
+use anyhow::Context;
 use burn::prelude::*;
 use lungseg::metrics::evaluate;
 use lungseg::pipeline::{augmented, model_input, probabilities, slice_labels, tta_zoom_size};
 
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> anyhow::Result<()> {
     let [model_path, slices, sides @ ..] = args else {
-        return Err("usage: experiment tta-zoom MODEL z,z,... [SIDES ...] [upside-down]".into());
+        anyhow::bail!("usage: experiment tta-zoom MODEL z,z,... [SIDES ...] [upside-down]");
     };
     let upside_down = sides.iter().any(|a| a == "upside-down");
     let sides: Vec<&String> = sides.iter().filter(|a| *a != "upside-down").collect();
@@ -24,10 +25,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .iter()
         .map(|list| {
             list.split(',')
-                .map(|v| v.parse().map_err(|e| format!("side {v}: {e}")))
+                .map(|v| v.parse().with_context(|| format!("side {v}")))
                 .collect()
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<anyhow::Result<_>>()?;
     if sets.is_empty() && !upside_down {
         sets = vec![vec![448], vec![512], vec![576]];
     }
@@ -75,7 +76,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let p = p
                 .into_data()
                 .try_into_vec::<f32>()
-                .map_err(|e| format!("{e:?}"))?;
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             row.1
                 .push(slice_labels(&p, cfg.classes, s, image, &data.field, k));
         }
