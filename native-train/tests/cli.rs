@@ -1210,3 +1210,25 @@ fn experiment_tables_run_on_the_shipped_model() {
         "{text}"
     );
 }
+
+#[test]
+fn medseg_and_real_hu_scans_agree_in_air_and_soft_tissue() {
+    // The one preprocessing path: MedSeg's 8-bit tones are read as the lung window's, so air
+    // and soft tissue, the window's anchors, must sit where the real HU scan puts them.
+    let text = ok(&["experiment", "tones"]);
+    let medians = |scan: &str| -> Vec<f64> {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {scan}")))
+            .unwrap();
+        let cells: Vec<&str> = row.split(" | ").collect();
+        // air, lung, soft tissue: "p5 / p50 / p95"
+        cells[2..5]
+            .iter()
+            .map(|c| c.split(" / ").nth(1).unwrap().parse().unwrap())
+            .collect()
+    };
+    let (medseg, abdomen) = (medians("MedSeg"), medians("totalseg_abdomen_3mm_hu"));
+    assert!((medseg[0] - abdomen[0]).abs() <= 8.0, "air: {text}");
+    assert!((medseg[2] - abdomen[2]).abs() <= 8.0, "soft tissue: {text}");
+}

@@ -6,6 +6,7 @@ mod common;
 mod ensemble;
 mod resolution_ceiling;
 mod threshold_sweep;
+mod tones;
 mod tta_zoom;
 
 use clap::{Args, ValueEnum};
@@ -27,6 +28,8 @@ pub enum Table {
     ResolutionCeiling,
     /// Per-slice hits and misses at each infection threshold and minimum area: MODEL z,z,...
     ThresholdSweep,
+    /// The model input's tones of air, lung and soft tissue, MedSeg against real HU: [SCAN ...]
+    Tones,
     /// The test-time augmentation's zoom: MODEL z,z,... [SIDES ...] [upside-down]
     TtaZoom,
 }
@@ -36,6 +39,7 @@ pub fn experiment(a: TableArgs) -> anyhow::Result<()> {
         Table::Ensemble => ensemble::run(&a.args),
         Table::ResolutionCeiling => resolution_ceiling::run(&a.args),
         Table::ThresholdSweep => threshold_sweep::run(&a.args),
+        Table::Tones => tones::run(&a.args),
         Table::TtaZoom => tta_zoom::run(&a.args),
     }
 }
