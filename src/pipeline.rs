@@ -192,6 +192,33 @@ pub fn argmax(maps: &[&[f32]]) -> Vec<u8> {
         .collect()
 }
 
+/// Writes the labels of stored slices `ks`, from their probabilities `probs` (K × S × S each,
+/// slice after slice), into `labels`, which holds slices `start..` one after another: the step
+/// native and browser segmentation share after their (sync or async) read-back.
+pub fn place_labels(
+    labels: &mut [u8],
+    start: usize,
+    ks: &[usize],
+    probs: &[f32],
+    config: &FfrNetConfig,
+    volume: &Volume,
+    field: &LungField,
+) {
+    let plane = volume.dims()[0] * volume.dims()[1];
+    let grid = config.classes * config.input_size * config.input_size;
+    for (i, &k) in ks.iter().enumerate() {
+        let at = (k - start) * plane;
+        labels[at..at + plane].copy_from_slice(&slice_labels(
+            &probs[i * grid..(i + 1) * grid],
+            config.classes,
+            config.input_size,
+            volume,
+            field,
+            k,
+        ));
+    }
+}
+
 /// Time spent in each step of [`segment_slices`], summed over the slices.
 #[cfg(not(target_family = "wasm"))]
 #[derive(Debug, Clone, Copy, Default)]
@@ -232,7 +259,6 @@ pub fn segment_slices(
     let plane = volume.dims()[0] * volume.dims()[1];
     let mut labels = vec![0u8; range.len() * plane];
     let ks: Vec<usize> = range.clone().filter(|&k| field.has_lung(k)).collect();
-    let grid = config.classes * config.input_size * config.input_size;
     for chunk in ks.chunks(options.batch.max(1)) {
         let t = Instant::now();
         let inputs: Vec<Vec<f32>> = chunk
@@ -247,17 +273,15 @@ pub fn segment_slices(
             .expect("f32 probabilities");
         times.network += t.elapsed();
         let t = Instant::now();
-        for (i, &k) in chunk.iter().enumerate() {
-            let at = (k - range.start) * plane;
-            labels[at..at + plane].copy_from_slice(&slice_labels(
-                &probs[i * grid..(i + 1) * grid],
-                config.classes,
-                config.input_size,
-                volume,
-                field,
-                k,
-            ));
-        }
+        place_labels(
+            &mut labels,
+            range.start,
+            chunk,
+            &probs,
+            config,
+            volume,
+            field,
+        );
         times.labels += t.elapsed();
     }
     (labels, times)

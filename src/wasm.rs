@@ -14,7 +14,7 @@ use crate::intensity::{IntensityMapping, Window, detect};
 use crate::lung_field::LungField;
 use crate::model::FfrNet;
 use crate::model::complexity::trainable_params;
-use crate::pipeline::{mask_description, model_input, probabilities, slice_labels};
+use crate::pipeline::{mask_description, model_input, place_labels, probabilities};
 use crate::quantify::{Statistics, statistics};
 use crate::volume::{DicomSet, Volume, VolumeInfo, read_nifti_from, write_mask_nifti};
 use crate::weights::{ModelCard, load_for_inference};
@@ -426,18 +426,7 @@ impl Segmenter {
                 .map_err(|e| JsValue::from(js_err(format!("read-back failed: {e:?}"))))?
                 .try_into_vec::<f32>()
                 .map_err(|e| JsValue::from(js_err(format!("{e:?}"))))?;
-            let grid = config.classes * config.input_size * config.input_size;
-            for (i, &k) in ks.iter().enumerate() {
-                let at = (k - start) * plane;
-                labels[at..at + plane].copy_from_slice(&slice_labels(
-                    &probs[i * grid..(i + 1) * grid],
-                    config.classes,
-                    config.input_size,
-                    &volume,
-                    &field,
-                    k,
-                ));
-            }
+            place_labels(&mut labels, start, &ks, &probs, &config, &volume, &field);
             Ok(js_sys::Uint8Array::from(labels.as_slice()).into())
         })
     }

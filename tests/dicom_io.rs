@@ -216,14 +216,17 @@ fn made_series(
         .collect()
 }
 
+/// HU of the one image in `bytes`, as the reader makes them (nothing skipped).
+fn file_hu(bytes: &[u8]) -> Vec<f32> {
+    let mut one = DicomSet::new();
+    one.add("x.dcm", bytes);
+    assert!(one.skipped().is_empty(), "{:?}", one.skipped());
+    one.volume(None).unwrap().volume.data.to_vec()
+}
+
 /// HU of LIDC slice `i % 2`, as the reader makes them.
 fn lidc_hu(i: usize) -> Vec<f32> {
-    let mut one = DicomSet::new();
-    one.add(
-        "x.dcm",
-        &read(&format!("fixtures/lidc_chest_slice{}.dcm", i % 2)),
-    );
-    one.volume(None).unwrap().volume.data.to_vec()
+    file_hu(&read(&format!("fixtures/lidc_chest_slice{}.dcm", i % 2)))
 }
 
 #[test]
@@ -304,14 +307,8 @@ fn lossy_jpeg2000_decodes_as_gdcm_does() {
     // GDCM 3.0.21's own decode of this file (gdcmconv --raw) was compared once: rust-j2k gives
     // it to the last pixel (max |Δ| 0). Both differ from the original slice by the loss of the
     // compression (ratio 32.6): 16.236 HU on average, 186 at most.
-    let hu = |bytes: &[u8]| {
-        let mut set = DicomSet::new();
-        set.add("x.dcm", bytes);
-        assert!(set.skipped().is_empty(), "{:?}", set.skipped());
-        set.volume(None).unwrap().volume.data.to_vec()
-    };
-    let ours = hu(&fixture("lidc0_j2k_lossy.dcm"));
-    let original = hu(&read("fixtures/lidc_chest_slice0.dcm"));
+    let ours = file_hu(&fixture("lidc0_j2k_lossy.dcm"));
+    let original = file_hu(&read("fixtures/lidc_chest_slice0.dcm"));
     let diff: Vec<f64> = ours
         .iter()
         .zip(&original)
@@ -327,23 +324,17 @@ fn lossy_jpeg2000_decodes_as_gdcm_does() {
 
 #[test]
 fn deflated_and_jpeg_baseline_decode() {
-    let hu = |bytes: &[u8]| {
-        let mut set = DicomSet::new();
-        set.add("x.dcm", bytes);
-        assert!(set.skipped().is_empty(), "{:?}", set.skipped());
-        set.volume(None).unwrap().volume.data.to_vec()
-    };
     // Deflated explicit VR (gdcmconv --deflated) is lossless.
     assert!(
-        hu(&fixture("lidc0_deflated.dcm")) == hu(&read("fixtures/lidc_chest_slice0.dcm")),
+        file_hu(&fixture("lidc0_deflated.dcm")) == file_hu(&read("fixtures/lidc_chest_slice0.dcm")),
         "deflated differs from the uncompressed slice"
     );
     // JPEG Baseline needs 8-bit pixels: the slice through the window −1350…+150 HU (slope
     // 1500/255), then gdcmconv --jpeg --lossy (make.sh). GDCM's decode of it differs from ours
     // by one grey level (5.9 HU) at 4,017 of 262,144 pixels (IDCT rounding; compared once).
-    let ours = hu(&fixture("lidc0_jpeg_baseline.dcm"));
+    let ours = file_hu(&fixture("lidc0_jpeg_baseline.dcm"));
     let slope = 5.882353f64;
-    let eight_bit: Vec<f64> = hu(&read("fixtures/lidc_chest_slice0.dcm"))
+    let eight_bit: Vec<f64> = file_hu(&read("fixtures/lidc_chest_slice0.dcm"))
         .iter()
         .map(|&v| {
             ((v as f64 + 1350.0) / 1500.0 * 255.0)

@@ -7,11 +7,11 @@
 // test-time augmentation) and exported on the CPU fallback; on WebGPU the first
 // LUNGSEG_BENCH_WEBGPU_SLICES (default 2) slices are timed and the volume extrapolated from them.
 // Native `predict --timings` on the same volume gives each stage's share of the whole.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium, servePage } from "./browser.mjs";
 import { repeatedLidc, sharedData, sliceSlab } from "./nifti.mjs";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -22,15 +22,12 @@ const count = Number(process.argv[3] || 4);
 const scan = join(out, "bench_scan.nii.gz");
 writeFileSync(scan, sliceSlab(readFileSync(source), 20, 20 + count));
 
-const port = 18000 + Math.floor(Math.random() * 1000);
-const server = spawn(process.execPath, [join(repo, "www/serve.mjs")], { env: { ...process.env, PORT: String(port) }, stdio: "ignore" });
-await new Promise((r) => setTimeout(r, 500));
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
-  args: ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"] });
+const { origin, server } = await servePage(repo, "ignore");
+const browser = await launchChromium();
 
 async function inBrowser(backend, tta = false) {
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${port}/?backend=${backend}`);
+  await page.goto(`${origin}/?backend=${backend}`);
   await page.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
   const adapter = await page.locator("#backend").textContent();
   await page.locator("#file").setInputFiles(scan);
@@ -83,7 +80,7 @@ if (volumeSlices > 0) {
   nativeStages = run.stderr.split("\n").filter((l) => / s +[\d.]+ %$| total: /.test(l)).join("\n");
 
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${port}/?backend=cpu`);
+  await page.goto(`${origin}/?backend=cpu`);
   await page.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
   let t = Date.now();
   await page.locator("#file").setInputFiles(whole);
@@ -110,7 +107,7 @@ if (volumeSlices > 0) {
   if (process.env.LUNGSEG_BENCH_WEBGPU !== "0") {
     const gpuSlices = Number(process.env.LUNGSEG_BENCH_WEBGPU_SLICES || 2);
     const gpu = await browser.newPage();
-    await gpu.goto(`http://127.0.0.1:${port}/?backend=webgpu`);
+    await gpu.goto(`${origin}/?backend=webgpu`);
     await gpu.waitForFunction(() => document.getElementById("backend")?.dataset["backend"] !== undefined, null, { timeout: 180_000 });
     const adapter = (await gpu.locator("#backend").textContent())?.replace(/^Backend: /, "");
     await gpu.locator("#file").setInputFiles(whole);

@@ -1,12 +1,11 @@
 // End-to-end test of the served page in Debian's Chromium (playwright-core, WebGPU on
 // SwiftShader): real scans in, segmentation, export, re-read, compared with the native
 // `predict`; bad files; and a record of every network request to prove nothing leaves.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium, servePage } from "./browser.mjs";
 import { dice, parseNifti, sharedData, sliceSlab } from "./nifti.mjs";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -21,16 +20,6 @@ function check(ok, what) {
   if (!ok) failures++;
 }
 
-async function freePort() {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** The native `predict` mask for a scan file, parsed. */
 function nativePredict(scanPath, name, extra = []) {
@@ -45,17 +34,9 @@ function description(nii) {
   return Buffer.from(bytes.subarray(0, Math.max(0, bytes.indexOf(0)) || 80)).toString("latin1");
 }
 
-const port = await freePort();
-const origin = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, [join(repo, "www/serve.mjs")], { env: { ...process.env, PORT: String(port) }, stdio: "inherit" });
-await new Promise((r) => setTimeout(r, 500));
+const { origin, server } = await servePage(repo);
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--disable-quic", "--no-first-run", "--disable-default-apps", "--disable-extensions"],
-});
+const browser = await launchChromium();
 
 /** Every request the page makes: it must be a same-origin GET of a static asset. */
 const requests = [];

@@ -54,8 +54,15 @@ export function dice(a, b) {
 
 /** A real-size chest CT for the whole-scan test and benchmark: 512 × 512 × n int16 from the two
  * real LIDC slices, copy k being slice k % 2 rolled sideways by (k % 9) − 4 pixels; gzipped
- * (level 1), with its int16 size. */
-export function repeatedLidc(shared, n) {
+ * (level 1), with its int16 size. With `lungIn`, only the copies it names keep their air: in the
+ * others every value from −1500 to +40 HU is raised to +40 (soft tissue; the −2000 padding beyond
+ * the scanner's circular field of view stays), so they hold no lung and the page skips them, as
+ * it skips the slices below the diaphragm of a chest–abdomen scan.
+ * @param {string} shared
+ * @param {number} n
+ * @param {number[]} [lungIn]
+ */
+export function repeatedLidc(shared, n, lungIn) {
   const lidc = parseNifti(readFileSync(resolve(shared, "fixtures/lidc_chest_2slices_hu.nii.gz")));
   const [nx, ny] = lidc.dims;
   if (lidc.datatype !== 4) throw new Error("the LIDC fixture is expected as int16");
@@ -66,6 +73,9 @@ export function repeatedLidc(shared, n) {
     const base = (k % 2) * plane, shift = (k % 9) - 4, dst = k * plane;
     for (let y = 0; y < ny; y++) {
       for (let x = 0; x < nx; x++) body[dst + y * nx + x] = src[base + y * nx + ((x - shift + nx) % nx)];
+    }
+    if (lungIn && !lungIn.includes(k)) {
+      for (let i = dst; i < dst + plane; i++) if (body[i] > -1500 && body[i] < 40) body[i] = 40;
     }
   }
   const header = Buffer.from(lidc.raw.subarray(0, lidc.voxOffset));

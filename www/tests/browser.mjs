@@ -1,0 +1,40 @@
+// What the browser tests and the benchmark share: the page served on a free port, and Debian's
+// Chromium (never a downloaded browser), headless, with WebGPU (SwiftShader here).
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+/** A TCP port nothing listens on now. */
+export async function freePort() {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * Serves `repo`/www (www/serve.mjs) on a free port.
+ * @param {string} repo
+ * @param {"inherit" | "ignore"} stdio the server's output ("ignore" for a quiet benchmark)
+ */
+export async function servePage(repo, stdio = "inherit") {
+  const port = await freePort();
+  const server = spawn(process.execPath, [join(repo, "www/serve.mjs")], { env: { ...process.env, PORT: String(port) }, stdio });
+  await new Promise((r) => setTimeout(r, 500));
+  return { origin: `http://127.0.0.1:${port}`, server };
+}
+
+/** Debian's Chromium, headless, with WebGPU enabled and nothing that would reach the network. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--disable-quic", "--no-first-run", "--disable-default-apps", "--disable-extensions"],
+  });
+}
