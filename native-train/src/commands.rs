@@ -21,6 +21,7 @@ use crate::backend;
 use crate::checkpoint::write_atomic;
 use crate::data::{LabelledData, fold_split, sha256_hex};
 use crate::experiments::Experiments;
+use crate::experiments::negatives::Negatives;
 use crate::experiments::pretrain::InitOptions;
 use crate::experiments::pseudo::{Pseudo, Teacher, UnlabeledPool};
 use crate::inputs::{load, load_inference, read_input};
@@ -109,6 +110,16 @@ pub struct TrainArgs {
     /// network) instead of random ones; the classifier starts fresh.
     #[arg(long)]
     pub init: Option<PathBuf>,
+    /// With --init: take the classifier too, fine-tuning a model of the same classes.
+    #[arg(long, requires = "init")]
+    pub init_whole: bool,
+    /// An infection-free CT in Hounsfield units whose slices with lung join training as
+    /// negatives (all background); report the model's figures on other scans.
+    #[arg(long)]
+    pub negatives: Option<PathBuf>,
+    /// Negative slices added to each epoch.
+    #[arg(long, default_value_t = 8)]
+    pub negatives_per_epoch: usize,
 }
 
 pub fn train(a: TrainArgs) -> anyhow::Result<()> {
@@ -162,7 +173,20 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     } else {
         vec![a.fold]
     };
-    let init = a.init.as_deref().map(InitOptions::of).transpose()?;
+    let init = (a.init.as_deref())
+        .map(|p| InitOptions::of(p, a.init_whole))
+        .transpose()?;
+    if a.negatives.is_some() && a.negatives_per_epoch == 0 {
+        return Err(TrainError::Options(
+            "--negatives-per-epoch must be positive with --negatives".into(),
+        )
+        .into());
+    }
+    let negatives = a
+        .negatives
+        .as_deref()
+        .map(|p| Negatives::load(p, a.negatives_per_epoch, &config))
+        .transpose()?;
     let mut summary = Vec::new();
     for &fold in &fold_list {
         if fold >= folds {
@@ -210,6 +234,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
                 pseudo,
                 ema: a.ema,
                 init: init.clone(),
+                negatives: negatives.clone(),
             },
         };
         let dir = fold_dir(&a.out, if a.folds.is_some() { folds } else { 1 }, fold);

@@ -36,7 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train on a labelled folder (image.nii.gz, mask_binary.nii.gz, mask_classes.nii.gz, slices.csv).
-    Train(commands::TrainArgs),
+    Train(Box<commands::TrainArgs>),
     /// Dice, IoU, sensitivity, specificity and precision of a model on a labelled folder.
     Eval(commands::EvalArgs),
     /// Segment a whole scan and write the mask (and statistics).
@@ -70,7 +70,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(a) => commands::train(a),
+        Command::Train(a) => commands::train(*a),
         Command::Eval(a) => commands::eval(a),
         Command::Predict(a) => commands::predict(a),
         Command::Scans(a) => scans::scans(a),

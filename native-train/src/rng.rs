@@ -40,3 +40,24 @@ impl Rng {
         }
     }
 }
+
+/// Which of `n` items epoch `epoch` (1-based) draws, `per_epoch` of them: consecutive runs of a
+/// permutation seeded by `seed` (one per pass over the items), so every item is drawn once
+/// before any is drawn again, and a resumed run draws the same ones.
+pub fn epoch_draw(n: usize, epoch: usize, per_epoch: usize, seed: u64) -> Vec<usize> {
+    let order = |cycle: usize| {
+        let mut order: Vec<usize> = (0..n).collect();
+        Rng::new(seed ^ cycle as u64).shuffle(&mut order);
+        order
+    };
+    let first = (epoch - 1) * per_epoch;
+    let mut cycle = (first / n, order(first / n));
+    (first..first + per_epoch)
+        .map(|pos| {
+            if pos / n != cycle.0 {
+                cycle = (pos / n, order(pos / n));
+            }
+            cycle.1[pos % n]
+        })
+        .collect()
+}

@@ -147,6 +147,9 @@ pub fn train_run(
     if let Some(decay) = opts.experiments.ema {
         fingerprint.push_str(&format!(" ema {decay}"));
     }
+    if let Some(n) = &opts.experiments.negatives {
+        fingerprint.push_str(&format!(" negatives {}", serde_json::to_string(n)?));
+    }
     let labelled = prepare_samples(data, &split.train, cfg);
     let per_epoch = opts.experiments.extra_per_epoch();
     let iters_per_epoch = ((labelled.len() + per_epoch) / opts.batch_size).max(1);
@@ -203,9 +206,10 @@ pub fn train_run(
         let epoch = state.epoch + 1;
         let started = Instant::now();
         let mut train_samples = labelled.clone();
-        if let Some(p) = &opts.experiments.pseudo {
-            train_samples.extend(p.samples(epoch, opts.seed, cfg.input_size)?);
-        }
+        train_samples.extend(
+            opts.experiments
+                .epoch_samples(epoch, opts.seed, cfg.input_size)?,
+        );
         let mut order: Vec<usize> = (0..train_samples.len()).collect();
         state.rng.shuffle(&mut order);
         let bar = epoch_bar("epoch", epoch, opts.epochs, iters_per_epoch);

@@ -1232,3 +1232,106 @@ fn medseg_and_real_hu_scans_agree_in_air_and_soft_tissue() {
     assert!((medseg[0] - abdomen[0]).abs() <= 8.0, "air: {text}");
     assert!((medseg[2] - abdomen[2]).abs() <= 8.0, "soft tissue: {text}");
 }
+
+#[test]
+fn negatives_join_training_from_an_hu_scan_and_init_whole_keeps_the_classifier() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let d = data.to_str().unwrap();
+    let abdomen = shared("fixtures/totalseg_abdomen_3mm_hu.nii.gz");
+    let train = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            d,
+            "--out",
+            out.to_str().unwrap(),
+            "--batch-size",
+            "2",
+            "--max-iterations",
+            "2",
+            "--input-size",
+            "64",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // Two labelled + two negative slices per epoch: two iterations of two, one epoch.
+    let neg = tmp.path().join("neg");
+    let a = abdomen.to_str().unwrap();
+    let (success, text) = train(&neg, &["--negatives", a, "--negatives-per-epoch", "2"]);
+    assert!(success, "{text}");
+    assert_eq!(
+        log_losses(&neg)
+            .iter()
+            .map(|l| (l.0, l.1))
+            .collect::<Vec<_>>(),
+        [(1, 2)]
+    );
+    let (_, card) = load_model(
+        &std::fs::read(neg.join("last.lungseg")).unwrap(),
+        &Device::flex(),
+    )
+    .unwrap();
+    let n = &card.training["options"]["negatives"];
+    // The 3 mm scan's slices that hold lung: its lung bases.
+    assert_eq!(n["slices"], 12, "{n}");
+    assert_eq!(n["per_epoch"], 2, "{n}");
+    assert_eq!(
+        n["scan_sha256"],
+        sha256_hex(&std::fs::read(&abdomen).unwrap())
+    );
+
+    // 8-bit windowed slices are no real HU scan.
+    let medseg = shared("medseg/train/image.nii.gz");
+    let (success, text) = train(
+        &tmp.path().join("bad"),
+        &["--negatives", medseg.to_str().unwrap()],
+    );
+    assert!(!success && text.contains("Hounsfield units"), "{text}");
+
+    // --init-whole starts from every weight, the classifier's included; plain --init draws a
+    // fresh classifier. At a learning rate of 0 no step moves a weight.
+    let m = neg.join("last.lungseg");
+    let classifier = |dir: &Path| -> Vec<f32> {
+        let (model, _) = load_model(
+            &std::fs::read(dir.join("last.lungseg")).unwrap(),
+            &Device::flex(),
+        )
+        .unwrap();
+        model
+            .decoder
+            .classifier
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    for (name, extra) in [("whole", &["--init-whole"][..]), ("head", &[])] {
+        let out = tmp.path().join(name);
+        let args = [&["--init", m.to_str().unwrap(), "--lr", "0"][..], extra].concat();
+        let (success, text) = train(&out, &args);
+        assert!(success, "{text}");
+        assert_eq!(
+            classifier(&out) == classifier(&neg),
+            name == "whole",
+            "{name}"
+        );
+    }
+    let (success, text) = train(
+        &tmp.path().join("four"),
+        &[
+            "--init",
+            m.to_str().unwrap(),
+            "--init-whole",
+            "--classes",
+            "4",
+        ],
+    );
+    assert!(
+        !success && text.contains("--init-whole needs a model of this run's 4 classes"),
+        "{text}"
+    );
+}

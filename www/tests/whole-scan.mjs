@@ -10,7 +10,7 @@
 // Usage: node www/tests/whole-scan.mjs [slices]   (after scripts/build-web.sh and a release build)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium, servePage } from "./browser.mjs";
 import { parseNifti, repeatedLidc, sharedData } from "./nifti.mjs";
@@ -77,8 +77,9 @@ async function openPage(query) {
 async function openScan(page, file, slices) {
   const t = Date.now();
   await page.locator("#file").setInputFiles(file);
-  await page.waitForFunction((n) => new RegExp(`× ${n} int16`).test(document.getElementById("scan-info")?.textContent ?? "")
-    || !document.getElementById("error")?.hidden, slices, { timeout: 600_000 });
+  await page.waitForFunction(([name, n]) => (document.getElementById("scan-info")?.textContent ?? "").startsWith(`${name}: `)
+    && new RegExp(`× ${n} int16`).test(document.getElementById("scan-info")?.textContent ?? "")
+    || !document.getElementById("error")?.hidden, [basename(file), slices], { timeout: 600_000 });
   return (Date.now() - t) / 1000;
 }
 

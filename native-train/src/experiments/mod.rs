@@ -1,16 +1,20 @@
 //! Research options that are not part of the shipped recipe, each entered from the loop in one
 //! place: weight averaging (`--ema`), pseudo-labels from a teacher on unlabeled slices
-//! (`--pseudo-*`) and restoration pretraining (`pretrain`, then `train --init`). Their
+//! (`--pseudo-*`), negatives from an infection-free HU scan (`--negatives`) and restoration
+//! pretraining (`pretrain`, then `train --init`). Their
 //! ablations are in EXPERIMENTS.md with the command that reruns each; `tables` holds the
 //! commands that compute the tables no training option does.
 
 pub mod ema;
+pub mod negatives;
 pub mod pretrain;
 pub mod pseudo;
 pub mod tables;
 
 use serde::Serialize;
 
+use crate::data::{DataError, Sample};
+use negatives::Negatives;
 use pretrain::InitOptions;
 use pseudo::Pseudo;
 
@@ -28,11 +32,33 @@ pub struct Experiments {
     /// when None, so earlier runs keep their fingerprint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<InitOptions>,
+    /// Infection-free slices of a real HU scan added to every epoch; left out when None.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negatives: Option<Negatives>,
 }
 
 impl Experiments {
-    /// Pseudo-labelled slices each epoch adds to the labelled ones.
+    /// Slices each epoch adds to the labelled ones (pseudo-labelled, negatives).
     pub fn extra_per_epoch(&self) -> usize {
         self.pseudo.as_ref().map_or(0, |p| p.options.per_epoch)
+            + self.negatives.as_ref().map_or(0, |n| n.options.per_epoch)
+    }
+
+    /// The loop's hook for training data: epoch `epoch`'s samples beside the labelled ones, at
+    /// `size`².
+    pub fn epoch_samples(
+        &self,
+        epoch: usize,
+        seed: u64,
+        size: usize,
+    ) -> Result<Vec<Sample>, DataError> {
+        let mut samples = Vec::new();
+        if let Some(p) = &self.pseudo {
+            samples.extend(p.samples(epoch, seed, size)?);
+        }
+        if let Some(n) = &self.negatives {
+            samples.extend(n.samples(epoch, seed));
+        }
+        Ok(samples)
     }
 }

@@ -306,14 +306,19 @@ pub fn corrupt(clean: &[f32], n: usize, rng: &mut Rng) -> Vec<f32> {
 pub struct InitOptions {
     pub path: String,
     pub sha256: String,
+    /// The classifier is taken too (`--init-whole`: fine-tuning a segmentation model of the
+    /// same classes); left out when not, so earlier runs keep their card.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub whole: bool,
 }
 
 impl InitOptions {
-    pub fn of(path: &Path) -> anyhow::Result<Self> {
+    pub fn of(path: &Path, whole: bool) -> anyhow::Result<Self> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         Ok(Self {
             path: path.display().to_string(),
             sha256: sha256_hex([&bytes]),
+            whole,
         })
     }
 }
@@ -321,8 +326,8 @@ impl InitOptions {
 impl InitOptions {
     /// The loop's hook: `fresh` with every weight but the classifier's taken from the model file
     /// this names: the pretext's output channel means nothing to segmentation, so the classifier
-    /// stays as `fresh` initialised it. The file must describe the same network (any number of
-    /// classes).
+    /// stays as `fresh` initialised it, unless `whole` (a fine-tune) takes it too. The file must
+    /// describe the same network (any number of classes; the same with `whole`).
     pub fn start_from(
         &self,
         fresh: FfrNet,
@@ -348,8 +353,20 @@ format!("--init needs weights of the same network; the file holds preset `{}` at
             cfg.input_size
         )).into());
         }
+        if self.whole && card.config.classes != cfg.classes {
+            return Err(TrainError::mismatch(
+                path,
+                format!(
+                    "--init-whole needs a model of this run's {} classes; the file has {}",
+                    cfg.classes, card.config.classes
+                ),
+            )
+            .into());
+        }
         let mut model = pre;
-        model.decoder.classifier = fresh.decoder.classifier;
+        if !self.whole {
+            model.decoder.classifier = fresh.decoder.classifier;
+        }
         Ok(model)
     }
 }

@@ -21,7 +21,7 @@ use zune_jpeg::JpegDecoder;
 
 use crate::data::Sample;
 use crate::data::{DataError, err, sha256_hex};
-use crate::rng::Rng;
+use crate::rng::epoch_draw;
 use lungseg::pipeline::TTA_NAME;
 
 /// Pseudo-labels in a run: what it records (its card and fingerprint hold `options`, under the
@@ -166,25 +166,9 @@ impl UnlabeledPool {
         Ok(resize_bilinear(&canvas, [CANVAS, CANVAS], [size, size]))
     }
 
-    /// The slices of epoch `epoch` (1-based): consecutive runs of a seeded permutation, so every
-    /// slice is drawn once before any is drawn again, and a resumed run draws the same ones.
+    /// The slices of epoch `epoch` (1-based): every slice once before any twice ([`epoch_draw`]).
     pub fn draw(&self, epoch: usize, per_epoch: usize, seed: u64) -> Vec<usize> {
-        let n = self.len();
-        let order = |cycle: usize| {
-            let mut order: Vec<usize> = (0..n).collect();
-            Rng::new(seed ^ 0x00c0_ffee ^ cycle as u64).shuffle(&mut order);
-            order
-        };
-        let first = (epoch - 1) * per_epoch;
-        let mut cycle = (first / n, order(first / n));
-        (first..first + per_epoch)
-            .map(|pos| {
-                if pos / n != cycle.0 {
-                    cycle = (pos / n, order(pos / n));
-                }
-                cycle.1[pos % n]
-            })
-            .collect()
+        epoch_draw(self.len(), epoch, per_epoch, seed ^ 0x00c0_ffee)
     }
 }
 
