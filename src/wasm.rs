@@ -125,8 +125,9 @@ pub struct Scan {
     field: Rc<LungField>,
     warnings: Vec<String>,
     /// The segmentation's label volume (stored order), once one has started: the scan's only
-    /// copy of it, so statistics and export read it where it is instead of being handed it.
-    labels: Vec<u8>,
+    /// copy of it. `Segmenter::segment` writes each slice into it after its read-back, and
+    /// statistics and export read it where it is, so no slice's labels pass through JS.
+    labels: Rc<RefCell<Vec<u8>>>,
 }
 
 #[derive(Serialize)]
@@ -179,7 +180,7 @@ impl Scan {
             volume: Rc::new(volume),
             field: Rc::new(field),
             warnings,
-            labels: Vec::new(),
+            labels: Rc::default(),
         })
     }
 
@@ -208,34 +209,17 @@ impl Scan {
 
     /// Starts a new label volume, every voxel 0 (the previous one, if any, is dropped).
     pub fn clear_labels(&mut self) {
+        let mut labels = self.labels.borrow_mut();
         // Freed before the new one is allocated, so two label volumes are never held at once.
-        self.labels = Vec::new();
-        self.labels = vec![0; self.volume.data.len()];
-    }
-
-    /// Stores the labels of stored slice `k` (as `Segmenter::segment` returns them).
-    pub fn set_labels(&mut self, k: usize, labels: &[u8]) -> Result<(), JsError> {
-        let [nx, ny, nz] = self.volume.dims();
-        if self.labels.is_empty() || k >= nz || labels.len() != nx * ny {
-            return Err(js_err(format!(
-                "{} labels for slice {k} of a {nx}×{ny}×{nz} scan{}",
-                labels.len(),
-                if self.labels.is_empty() {
-                    " before clear_labels"
-                } else {
-                    ""
-                }
-            )));
-        }
-        self.labels[k * nx * ny..(k + 1) * nx * ny].copy_from_slice(labels);
-        Ok(())
+        *labels = Vec::new();
+        *labels = vec![0; self.volume.data.len()];
     }
 
     /// The stored labels of slice `k` in display order (empty before a segmentation).
     pub fn display_labels(&self, k: usize) -> Vec<u8> {
         let g = &self.volume.geometry;
         let plane = g.dims[0] * g.dims[1];
-        match self.labels.get(k * plane..(k + 1) * plane) {
+        match self.labels.borrow().get(k * plane..(k + 1) * plane) {
             Some(labels) => g.view.to_display(g.dims, labels),
             None => Vec::new(),
         }
@@ -244,7 +228,8 @@ impl Scan {
     /// Volumes, lung involvement and per-slice infection of the label volume, as the page shows
     /// them (`statistics`) and as the CSV download (`csv`): one pass over the labels for both.
     pub fn statistics(&self, classes: usize) -> Result<JsValue, JsError> {
-        let statistics = statistics(&self.volume, &self.field, self.labels()?, classes);
+        let labels = self.labels()?;
+        let statistics = statistics(&self.volume, &self.field, &labels, classes);
         to_js(&Report {
             csv: statistics.to_csv(),
             statistics,
@@ -253,14 +238,15 @@ impl Scan {
 
     /// The label volume as `.nii.gz` bytes with the scan's geometry.
     pub fn write_mask(&self, description: &str) -> Result<Vec<u8>, JsError> {
-        write_mask_nifti(&self.volume.geometry, self.labels()?, description).map_err(js_err)
+        write_mask_nifti(&self.volume.geometry, &self.labels()?, description).map_err(js_err)
     }
 
-    fn labels(&self) -> Result<&[u8], JsError> {
-        if self.labels.is_empty() {
+    fn labels(&self) -> Result<std::cell::Ref<'_, Vec<u8>>, JsError> {
+        let labels = self.labels.borrow();
+        if labels.is_empty() {
             return Err(js_err("the scan has not been segmented"));
         }
-        Ok(&self.labels)
+        Ok(labels)
     }
 }
 
@@ -392,16 +378,17 @@ impl Segmenter {
         mask_description(&self.card.config.name, tta)
     }
 
-    /// Labels of slices `start..end` of `scan`, stored order, slice after slice
-    /// (resolves to a `Uint8Array`); `tta` averages four views of each (mirrored, zoomed).
-    /// Slices without lung are not sent to the model: their labels are 0.
+    /// Segments slices `start..end` of `scan` into its label volume (after `clear_labels`);
+    /// resolves to whether any of them holds infection. `tta` averages four views of each
+    /// (mirrored, zoomed). Slices without lung are not sent to the model: their labels are 0.
     pub fn segment(&self, scan: &Scan, start: usize, end: usize, tta: bool) -> Promise {
         let config = self.card.config.clone();
-        let (model, device, volume, field) = (
+        let (model, device, volume, field, into) = (
             self.model.clone(),
             self.device.clone(),
             scan.volume.clone(),
             scan.field.clone(),
+            scan.labels.clone(),
         );
         future_to_promise(async move {
             let nz = volume.dims()[2];
@@ -410,11 +397,15 @@ impl Segmenter {
                     "slices {start}..{end} are outside 0..{nz}"
                 ))));
             }
+            if into.borrow().len() != volume.data.len() {
+                return Err(JsValue::from(js_err("segment before clear_labels")));
+            }
             let plane = volume.dims()[0] * volume.dims()[1];
-            let mut labels = vec![0u8; (end - start) * plane];
+            let range = start * plane..end * plane;
             let ks: Vec<usize> = (start..end).filter(|&k| field.has_lung(k)).collect();
             if ks.is_empty() {
-                return Ok(js_sys::Uint8Array::from(labels.as_slice()).into());
+                into.borrow_mut()[range].fill(0);
+                return Ok(JsValue::FALSE);
             }
             let inputs: Vec<Vec<f32>> = ks
                 .iter()
@@ -426,8 +417,12 @@ impl Segmenter {
                 .map_err(|e| JsValue::from(js_err(format!("read-back failed: {e:?}"))))?
                 .try_into_vec::<f32>()
                 .map_err(|e| JsValue::from(js_err(format!("{e:?}"))))?;
-            place_labels(&mut labels, start, &ks, &probs, &config, &volume, &field);
-            Ok(js_sys::Uint8Array::from(labels.as_slice()).into())
+            // Borrowed only now, after the await: slice requests read the volume meanwhile.
+            let mut labels = into.borrow_mut();
+            let slices = &mut labels[range];
+            slices.fill(0);
+            place_labels(slices, start, &ks, &probs, &config, &volume, &field);
+            Ok(JsValue::from_bool(slices.iter().any(|&l| l != 0)))
         })
     }
 }

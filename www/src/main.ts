@@ -98,7 +98,7 @@ function onReply(r: Reply): void {
       ui.progress.value = r.done;
       const left = (r.ms / r.done) * (r.total - r.done);
       ui.progressText.textContent = `${r.done} / ${r.total} slices · ${(r.ms / r.done / 1000).toFixed(2)} s per slice · ${Math.ceil(left / 1000)} s left`;
-      viewer.setLabels(r.k, r.labels);
+      viewer.setLabels(r.k, r.infected, r.labels);
       break;
     }
     case "segmented": {

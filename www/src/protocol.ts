@@ -80,7 +80,8 @@ export type Reply =
   | { type: "reading"; done: number; total: number; images: number; skipped: number }
   | { type: "series"; name: string; series: SeriesInfo[]; skipped: SkippedFile[] }
   | { type: "slice"; k: number; hu: Float32Array; labels: Uint8Array | null }
-  | { type: "progress"; done: number; total: number; k: number; labels: Uint8Array; ms: number }
+  /** `labels` (display order) only when `k` is the slice the page shows; `infected` always. */
+  | { type: "progress"; done: number; total: number; k: number; infected: boolean; labels: Uint8Array | null; ms: number }
   | { type: "segmented"; stats: Statistics; csv: string; cancelled: boolean; done: number; ms: number; memory: number }
   | { type: "mask"; name: string; bytes: Uint8Array<ArrayBuffer> }
   | { type: "error"; context: "init" | "open" | "segment" | "export" | "slice"; message: string };

@@ -102,10 +102,10 @@ export class Viewer {
     if (wanted !== -1 && wanted !== k) this.goTo(wanted);
   }
 
-  /** Labels of one slice, as segmentation goes. */
-  setLabels(k: number, labels: Uint8Array): void {
-    this.infected[k] = labels.some((v) => v !== 0) ? 1 : 0;
-    if (k === this.k) {
+  /** One slice segmented: whether it holds infection, and its labels when it is the one shown. */
+  setLabels(k: number, infected: boolean, labels: Uint8Array | null): void {
+    this.infected[k] = infected ? 1 : 0;
+    if (labels && k === this.k) {
       this.labels = { k, values: labels };
       this.paint();
     }

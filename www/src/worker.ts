@@ -19,6 +19,8 @@ let scanName = "";
 let scanInfo: VolumeInfo | null = null;
 /// 1 where slice k has labels (the label volume itself is the scan's, in wasm memory).
 let segmented: Uint8Array | null = null;
+/// The slice the page last asked for: the one it shows.
+let shownSlice = -1;
 let cancelRequested = false;
 let tta = false; // how the labels were made
 let running = false;
@@ -165,6 +167,7 @@ async function handle(req: Request): Promise<void> {
       return;
     case "slice": {
       if (!scan) return;
+      shownSlice = req.k;
       try {
         const hu = new Float32Array(scan.display_hu(req.k));
         let l: Uint8Array | null = null;
@@ -242,12 +245,14 @@ async function segment(augment: boolean): Promise<void> {
     const order = Array.from({ length: nz }, (_, i) => (i % 2 === 0 ? mid + i / 2 : mid - (i + 1) / 2)).filter((k) => k >= 0 && k < nz);
     for (const k of order) {
       if (cancelRequested) break;
-      const out = (await segmenter.segment(scan, k, k + 1, tta)) as Uint8Array;
-      scan.set_labels(k, out);
+      // The labels go into the scan's label volume in wasm, not through JS.
+      const infected = (await segmenter.segment(scan, k, k + 1, tta)) as boolean;
       segmented[k] = 1;
       done += 1;
-      const display = new Uint8Array(scan.display_labels(k));
-      post({ type: "progress", done, total: nz, k, labels: display, ms: performance.now() - t0 }, [display.buffer]);
+      // The slice's labels go to the page only when it is the one shown: for the others the
+      // strip needs one flag, and 600 slices' labels would be 150 MB of short-lived buffers.
+      const display = k === shownSlice ? new Uint8Array(scan.display_labels(k)) : null;
+      post({ type: "progress", done, total: nz, k, infected, labels: display, ms: performance.now() - t0 }, display ? [display.buffer] : []);
       // Yield so a Cancel message can be handled between slices.
       await new Promise((r) => setTimeout(r, 0));
     }
