@@ -65,6 +65,22 @@ fn small_data(dir: &Path) {
     .unwrap();
 }
 
+/// Two training steps of batch 2 on the data folder `data` into `out`, with `extra` options.
+fn two_steps(data: &str, out: &Path, extra: &[&str]) -> (bool, String) {
+    let common = [
+        "train",
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+        "--batch-size",
+        "2",
+        "--max-iterations",
+        "2",
+    ];
+    run(&[&common[..], extra].concat())
+}
+
 /// A run's log.jsonl, one JSON object per epoch.
 fn log_rows(run_dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run_dir.join("log.jsonl"))
@@ -809,21 +825,7 @@ fn pseudo_labels_need_a_teacher_of_the_same_split() {
         std::fs::copy(shared(&format!("unlabeled/images/{n}")), unl.join(n)).unwrap();
     }
     let d = data.to_str().unwrap();
-    let train = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data",
-            d,
-            "--out",
-            out.to_str().unwrap(),
-            "--batch-size",
-            "2",
-            "--max-iterations",
-            "2",
-        ];
-        args.extend_from_slice(extra);
-        run(&args)
-    };
+    let train = |out: &Path, extra: &[&str]| two_steps(d, out, extra);
     let teacher_dir = tmp.path().join("teacher");
     let (success, text) = train(&teacher_dir, &[]);
     assert!(success, "{text}");
@@ -1240,23 +1242,8 @@ fn negatives_join_training_from_an_hu_scan_and_init_whole_keeps_the_classifier()
     small_data(&data);
     let d = data.to_str().unwrap();
     let abdomen = shared("fixtures/totalseg_abdomen_3mm_hu.nii.gz");
-    let train = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data",
-            d,
-            "--out",
-            out.to_str().unwrap(),
-            "--batch-size",
-            "2",
-            "--max-iterations",
-            "2",
-            "--input-size",
-            "64",
-        ];
-        args.extend_from_slice(extra);
-        run(&args)
-    };
+    let train =
+        |out: &Path, extra: &[&str]| two_steps(d, out, &[&["--input-size", "64"], extra].concat());
     // Two labelled + two negative slices per epoch: two iterations of two, one epoch.
     let neg = tmp.path().join("neg");
     let a = abdomen.to_str().unwrap();
