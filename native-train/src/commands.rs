@@ -21,6 +21,7 @@ use crate::backend;
 use crate::checkpoint::write_atomic;
 use crate::data::{LabelledData, fold_split, sha256_hex};
 use crate::experiments::Experiments;
+use crate::experiments::dense_lung::{DenseLung, DenseLungOptions};
 use crate::experiments::negatives::Negatives;
 use crate::experiments::pretrain::InitOptions;
 use crate::experiments::pseudo::{Pseudo, Teacher, UnlabeledPool};
@@ -120,6 +121,14 @@ pub struct TrainArgs {
     /// Negative slices added to each epoch.
     #[arg(long, default_value_t = 8)]
     pub negatives_per_epoch: usize,
+    /// Add this many copies of training slices to each epoch with their uninfected lung made
+    /// denser (more at the back), as normal lung is on real HU scans; labels unchanged.
+    #[arg(long)]
+    pub dense_lung: Option<usize>,
+    /// With --dense-lung: the largest rise at the lung's back, in levels of the 0–255 lung
+    /// window (each copy draws ¼ to all of it).
+    #[arg(long, default_value_t = 40.0, requires = "dense_lung")]
+    pub dense_lung_rise: f32,
 }
 
 pub fn train(a: TrainArgs) -> anyhow::Result<()> {
@@ -182,6 +191,12 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
         )
         .into());
     }
+    if a.dense_lung == Some(0) || !(0.0..=255.0).contains(&a.dense_lung_rise) {
+        return Err(TrainError::Options(
+            "--dense-lung takes a positive count, --dense-lung-rise levels in 0–255".into(),
+        )
+        .into());
+    }
     let negatives = a
         .negatives
         .as_deref()
@@ -235,6 +250,13 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
                 ema: a.ema,
                 init: init.clone(),
                 negatives: negatives.clone(),
+                dense_lung: a.dense_lung.map(|per_epoch| {
+                    let options = DenseLungOptions {
+                        per_epoch,
+                        max_rise: a.dense_lung_rise,
+                    };
+                    DenseLung::new(&data, &split.train, &config, options)
+                }),
             },
         };
         let dir = fold_dir(&a.out, if a.folds.is_some() { folds } else { 1 }, fold);

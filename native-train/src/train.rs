@@ -150,6 +150,9 @@ pub fn train_run(
     if let Some(n) = &opts.experiments.negatives {
         fingerprint.push_str(&format!(" negatives {}", serde_json::to_string(n)?));
     }
+    if let Some(d) = &opts.experiments.dense_lung {
+        fingerprint.push_str(&format!(" dense_lung {}", serde_json::to_string(d)?));
+    }
     let labelled = prepare_samples(data, &split.train, cfg);
     let per_epoch = opts.experiments.extra_per_epoch();
     let iters_per_epoch = ((labelled.len() + per_epoch) / opts.batch_size).max(1);

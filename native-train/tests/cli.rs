@@ -1322,3 +1322,34 @@ fn negatives_join_training_from_an_hu_scan_and_init_whole_keeps_the_classifier()
         "{text}"
     );
 }
+
+#[test]
+fn dense_lung_copies_join_each_epoch_and_the_card_records_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    small_data(&data);
+    let d = data.to_str().unwrap();
+    let train =
+        |out: &Path, extra: &[&str]| two_steps(d, out, &[&["--input-size", "64"], extra].concat());
+    // Two labelled slices and two dense-lung copies per epoch: two iterations of two.
+    let out = tmp.path().join("dense");
+    let (success, text) = train(&out, &["--dense-lung", "2", "--dense-lung-rise", "30"]);
+    assert!(success, "{text}");
+    let iterations: Vec<(usize, usize)> = log_losses(&out).iter().map(|l| (l.0, l.1)).collect();
+    assert_eq!(iterations, [(1, 2)]);
+    let (_, card) = load_model(
+        &std::fs::read(out.join("last.lungseg")).unwrap(),
+        &Device::flex(),
+    )
+    .unwrap();
+    let dense = &card.training["options"]["dense_lung"];
+    assert_eq!(dense["per_epoch"], 2, "{dense}");
+    assert_eq!(dense["max_rise"], 30.0, "{dense}");
+    for bad in [
+        &["--dense-lung", "0"][..],
+        &["--dense-lung", "2", "--dense-lung-rise", "300"],
+    ] {
+        let (success, text) = train(&tmp.path().join("bad"), bad);
+        assert!(!success && text.contains("--dense-lung"), "{text}");
+    }
+}

@@ -1,10 +1,12 @@
 //! Research options that are not part of the shipped recipe, each entered from the loop in one
 //! place: weight averaging (`--ema`), pseudo-labels from a teacher on unlabeled slices
-//! (`--pseudo-*`), negatives from an infection-free HU scan (`--negatives`) and restoration
+//! (`--pseudo-*`), negatives from an infection-free HU scan (`--negatives`), copies with denser
+//! normal lung (`--dense-lung`) and restoration
 //! pretraining (`pretrain`, then `train --init`). Their
 //! ablations are in EXPERIMENTS.md with the command that reruns each; `tables` holds the
 //! commands that compute the tables no training option does.
 
+pub mod dense_lung;
 pub mod ema;
 pub mod negatives;
 pub mod pretrain;
@@ -14,6 +16,7 @@ pub mod tables;
 use serde::Serialize;
 
 use crate::data::{DataError, Sample};
+use dense_lung::DenseLung;
 use negatives::Negatives;
 use pretrain::InitOptions;
 use pseudo::Pseudo;
@@ -35,6 +38,10 @@ pub struct Experiments {
     /// Infection-free slices of a real HU scan added to every epoch; left out when None.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub negatives: Option<Negatives>,
+    /// Training slices with their normal lung made denser, added to every epoch; left out
+    /// when None.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dense_lung: Option<DenseLung>,
 }
 
 impl Experiments {
@@ -42,6 +49,7 @@ impl Experiments {
     pub fn extra_per_epoch(&self) -> usize {
         self.pseudo.as_ref().map_or(0, |p| p.options.per_epoch)
             + self.negatives.as_ref().map_or(0, |n| n.options.per_epoch)
+            + self.dense_lung.as_ref().map_or(0, |d| d.options.per_epoch)
     }
 
     /// The loop's hook for training data: epoch `epoch`'s samples beside the labelled ones, at
@@ -58,6 +66,9 @@ impl Experiments {
         }
         if let Some(n) = &self.negatives {
             samples.extend(n.samples(epoch, seed));
+        }
+        if let Some(d) = &self.dense_lung {
+            samples.extend(d.samples(epoch, seed));
         }
         Ok(samples)
     }
