@@ -81,6 +81,15 @@ fn two_steps(data: &str, out: &Path, extra: &[&str]) -> (bool, String) {
     run(&[&common[..], extra].concat())
 }
 
+/// The model a run saved last, with its card.
+fn last_model(run_dir: &Path) -> (lungseg::model::FfrNet, lungseg::weights::ModelCard) {
+    load_model(
+        &std::fs::read(run_dir.join("last.lungseg")).unwrap(),
+        &Device::flex(),
+    )
+    .unwrap()
+}
+
 /// A run's log.jsonl, one JSON object per epoch.
 fn log_rows(run_dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run_dir.join("log.jsonl"))
@@ -791,11 +800,7 @@ fn two_devices_train_reproducibly_and_the_model_says_so() {
             .collect()
     };
     assert_eq!(rows(&a), rows(&b), "same seed, same devices: same numbers");
-    let (_, card) = load_model(
-        &std::fs::read(a.join("last.lungseg")).unwrap(),
-        &Device::flex(),
-    )
-    .unwrap();
+    let (_, card) = last_model(&a);
     assert_eq!(card.training["devices"], 2);
 
     let (good, text) = train(&tmp.path().join("c"), "3", "2");
@@ -944,11 +949,7 @@ fn weight_average_is_what_the_run_saves_and_survives_resume() {
         assert!(p.get("valid_dice_raw_per_slice").is_none(), "{p}");
     }
     let device = Device::flex();
-    let (_, card) = load_model(
-        &std::fs::read(straight.join("last.lungseg")).unwrap(),
-        &device,
-    )
-    .unwrap();
+    let (_, card) = last_model(&straight);
     assert_eq!(card.training["options"]["ema"], 0.5, "{}", card.training);
 
     // What the run saves is the average (not the trained weights), and a resumed run's average
@@ -959,8 +960,7 @@ fn weight_average_is_what_the_run_saves_and_survives_resume() {
         &device,
     );
     let logits = |dir: &Path| -> Vec<f32> {
-        let (m, _) =
-            load_model(&std::fs::read(dir.join("last.lungseg")).unwrap(), &device).unwrap();
+        let (m, _) = last_model(dir);
         m.forward(x.clone()).into_data().try_to_vec().unwrap()
     };
     let (s, r, p) = (logits(&straight), logits(&resumed), logits(&plain));
@@ -1256,11 +1256,7 @@ fn negatives_join_training_from_an_hu_scan_and_init_whole_keeps_the_classifier()
             .collect::<Vec<_>>(),
         [(1, 2)]
     );
-    let (_, card) = load_model(
-        &std::fs::read(neg.join("last.lungseg")).unwrap(),
-        &Device::flex(),
-    )
-    .unwrap();
+    let (_, card) = last_model(&neg);
     let n = &card.training["options"]["negatives"];
     // The 3 mm scan's slices that hold lung: its lung bases.
     assert_eq!(n["slices"], 12, "{n}");
@@ -1282,11 +1278,7 @@ fn negatives_join_training_from_an_hu_scan_and_init_whole_keeps_the_classifier()
     // fresh classifier. At a learning rate of 0 no step moves a weight.
     let m = neg.join("last.lungseg");
     let classifier = |dir: &Path| -> Vec<f32> {
-        let (model, _) = load_model(
-            &std::fs::read(dir.join("last.lungseg")).unwrap(),
-            &Device::flex(),
-        )
-        .unwrap();
+        let (model, _) = last_model(dir);
         model
             .decoder
             .classifier
@@ -1337,11 +1329,7 @@ fn dense_lung_copies_join_each_epoch_and_the_card_records_them() {
     assert!(success, "{text}");
     let iterations: Vec<(usize, usize)> = log_losses(&out).iter().map(|l| (l.0, l.1)).collect();
     assert_eq!(iterations, [(1, 2)]);
-    let (_, card) = load_model(
-        &std::fs::read(out.join("last.lungseg")).unwrap(),
-        &Device::flex(),
-    )
-    .unwrap();
+    let (_, card) = last_model(&out);
     let dense = &card.training["options"]["dense_lung"];
     assert_eq!(dense["per_epoch"], 2, "{dense}");
     assert_eq!(dense["max_rise"], 30.0, "{dense}");
