@@ -209,10 +209,12 @@ pub fn train_run(
         let epoch = state.epoch + 1;
         let started = Instant::now();
         let mut train_samples = labelled.clone();
-        train_samples.extend(
-            opts.experiments
-                .epoch_samples(epoch, opts.seed, cfg.input_size)?,
-        );
+        train_samples.extend(opts.experiments.epoch_samples(
+            epoch,
+            opts.seed,
+            cfg.input_size,
+            &labelled,
+        )?);
         let mut order: Vec<usize> = (0..train_samples.len()).collect();
         state.rng.shuffle(&mut order);
         let bar = epoch_bar("epoch", epoch, opts.epochs, iters_per_epoch);

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use lungseg::model::FfrNetConfig;
 use lungseg::resample::resize_nearest;
 
-use crate::data::{LabelledData, Sample, prepare_samples};
+use crate::data::{LabelledData, Sample};
 use crate::rng::{Rng, epoch_draw};
 
 /// What a run with dense-lung copies records (card and fingerprint).
@@ -24,18 +24,18 @@ pub struct DenseLungOptions {
     pub max_rise: f32,
 }
 
-/// The options with the training slices and their lung fields at the model's input size.
+/// The options with the training slices' lung fields at the model's input size.
 #[derive(Clone, Serialize)]
 pub struct DenseLung {
     #[serde(flatten)]
     pub options: DenseLungOptions,
     #[serde(skip)]
-    slices: Arc<Vec<(Sample, Vec<bool>)>>,
+    lungs: Arc<Vec<Vec<bool>>>,
 }
 
 impl DenseLung {
-    /// Training slices `train` of `data` (never validation ones), with the lung field each
-    /// slice's prediction is kept to.
+    /// The lung fields of training slices `train` of `data` (never validation ones), in the
+    /// order of the loop's labelled samples, which the copies are made of.
     pub fn new(
         data: &LabelledData,
         train: &[usize],
@@ -43,29 +43,24 @@ impl DenseLung {
         options: DenseLungOptions,
     ) -> Self {
         let s = config.input_size;
-        let size = data
-            .image
-            .geometry
-            .view
-            .display_size(data.image.geometry.dims);
-        let slices = prepare_samples(data, train, config)
-            .into_iter()
-            .zip(train)
-            .map(|(sample, &k)| {
-                let lung = resize_nearest(&data.field.slice(k), size, [s, s]);
-                (sample, lung)
-            })
+        let g = &data.image.geometry;
+        let size = g.view.display_size(g.dims);
+        let lungs = train
+            .iter()
+            .map(|&k| resize_nearest(&data.field.slice(k), size, [s, s]))
             .collect();
         Self {
             options,
-            slices: Arc::new(slices),
+            lungs: Arc::new(lungs),
         }
     }
 
-    /// The loop's hook: epoch `epoch`'s copies, every slice once before any twice, each raised
-    /// by its own draw.
-    pub fn samples(&self, epoch: usize, seed: u64) -> Vec<Sample> {
-        let n = self.slices.len();
+    /// The loop's hook: epoch `epoch`'s copies of `labelled` (the training slices `new` was
+    /// given, prepared by the loop), every slice once before any twice, each raised by its own
+    /// draw.
+    pub fn samples(&self, labelled: &[Sample], epoch: usize, seed: u64) -> Vec<Sample> {
+        let n = self.lungs.len();
+        assert_eq!(labelled.len(), n, "one lung field per training slice");
         if n == 0 {
             return Vec::new();
         }
@@ -76,8 +71,7 @@ impl DenseLung {
                 let mut rng = Rng::new(seed ^ ((epoch as u64) << 32) ^ (j as u64) ^ 0x1a9);
                 let rise = rng.range(0.25, 1.0) * self.options.max_rise / 255.0;
                 let front = rng.range(0.2, 1.0);
-                let (sample, lung) = &self.slices[i];
-                densify(sample, lung, rise, front)
+                densify(&labelled[i], &self.lungs[i], rise, front)
             })
             .collect()
     }
@@ -170,16 +164,10 @@ mod tests {
     fn copies_are_the_same_for_a_seed_and_epoch_and_differ_across_epochs() {
         let n = 8;
         let lung = vec![true; n * n];
-        let slices: Vec<(Sample, Vec<bool>)> = (0..3)
-            .map(|k| {
-                let image = vec![0.3 * k as f32; n * n];
-                (
-                    Sample {
-                        image,
-                        labels: vec![0; n * n],
-                    },
-                    lung.clone(),
-                )
+        let labelled: Vec<Sample> = (0..3)
+            .map(|k| Sample {
+                image: vec![0.3 * k as f32; n * n],
+                labels: vec![0; n * n],
             })
             .collect();
         let d = DenseLung {
@@ -187,10 +175,10 @@ mod tests {
                 per_epoch: 2,
                 max_rise: 40.0,
             },
-            slices: Arc::new(slices),
+            lungs: Arc::new(vec![lung; 3]),
         };
         let images = |epoch: usize, seed: u64| -> Vec<Vec<f32>> {
-            d.samples(epoch, seed)
+            d.samples(&labelled, epoch, seed)
                 .into_iter()
                 .map(|s| s.image)
                 .collect()
@@ -199,7 +187,7 @@ mod tests {
         assert_ne!(images(3, 9), images(4, 9));
         assert_ne!(images(3, 9), images(3, 10));
         // Every copy rose by ¼ to all of the largest rise at the back (the last row).
-        for s in d.samples(1, 9) {
+        for s in d.samples(&labelled, 1, 9) {
             // Bases 0, 0.3 and 0.6 lie further apart than the largest rise (40 / 255).
             let base = 0.3 * (s.image[0] / 0.3).floor();
             let back = s.image[n * n - 1] - base;

@@ -52,13 +52,14 @@ impl Experiments {
             + self.dense_lung.as_ref().map_or(0, |d| d.options.per_epoch)
     }
 
-    /// The loop's hook for training data: epoch `epoch`'s samples beside the labelled ones, at
-    /// `size`².
+    /// The loop's hook for training data: epoch `epoch`'s samples beside the `labelled` ones
+    /// (the training slices at `size`²).
     pub fn epoch_samples(
         &self,
         epoch: usize,
         seed: u64,
         size: usize,
+        labelled: &[Sample],
     ) -> Result<Vec<Sample>, DataError> {
         let mut samples = Vec::new();
         if let Some(p) = &self.pseudo {
@@ -68,7 +69,7 @@ impl Experiments {
             samples.extend(n.samples(epoch, seed));
         }
         if let Some(d) = &self.dense_lung {
-            samples.extend(d.samples(epoch, seed));
+            samples.extend(d.samples(labelled, epoch, seed));
         }
         Ok(samples)
     }
