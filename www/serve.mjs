@@ -30,7 +30,15 @@ const server = createServer(async (req, res) => {
     res.writeHead(405, { ...headers, Allow: "GET, HEAD" }).end();
     return;
   }
-  const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+  let path;
+  try {
+    // Appended, not resolved against a base: "//x" would otherwise read as a host.
+    path = decodeURIComponent(new URL(`http://localhost${req.url ?? "/"}`).pathname);
+  } catch {
+    // A malformed path ("%zz", a bare "//") must not take the server down with it.
+    res.writeHead(400, headers).end("bad request");
+    return;
+  }
   let file = normalize(join(root, path));
   if (!file.startsWith(root) || /(^|[\\/])(node_modules|tests)([\\/]|$)/.test(file.slice(root.length))) {
     res.writeHead(404, headers).end("not found");

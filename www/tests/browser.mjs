@@ -29,6 +29,27 @@ export async function servePage(repo, stdio = "inherit") {
   return { origin: `http://127.0.0.1:${port}`, server };
 }
 
+/**
+ * Malformed and escaping paths get an error status (a bare "//" is the page), and the server goes on serving the page:
+ * one odd request must not take it down. Returns what failed, empty when all held.
+ */
+export async function checkBadPaths(origin) {
+  const { request } = await import("node:http");
+  const status = (path) => new Promise((resolve) => {
+    const r = request(`${origin}/`, { path, method: "GET" }, (res) => { res.resume(); resolve(res.statusCode); });
+    r.on("error", (e) => resolve(`error ${e.message}`));
+    r.end();
+  });
+  const failures = [];
+  for (const [path, expected] of [["//", 200], ["/%zz", 400], ["//etc/passwd", 404], ["/../Cargo.toml", 404], ["/tests/e2e.mjs", 404]]) {
+    const got = await status(path);
+    if (got !== expected) failures.push(`${path}: ${got}, expected ${expected}`);
+  }
+  const after = await status("/");
+  if (after !== 200) failures.push(`the page after them: ${after}`);
+  return failures;
+}
+
 /** Debian's Chromium, headless, with WebGPU enabled and nothing that would reach the network. */
 export function launchChromium() {
   return chromium.launch({

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { launchChromium, servePage } from "./browser.mjs";
+import { checkBadPaths, launchChromium, servePage } from "./browser.mjs";
 import { dice, parseNifti, sharedData, sliceSlab } from "./nifti.mjs";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -35,6 +35,8 @@ function description(nii) {
 }
 
 const { origin, server } = await servePage(repo);
+const badPaths = await checkBadPaths(origin);
+check(badPaths.length === 0, `the server answers malformed and escaping paths and keeps serving${badPaths.length ? `: ${badPaths.join("; ")}` : ""}`);
 
 const browser = await launchChromium();
 
